@@ -1,0 +1,37 @@
+// One error base for every fault pgward raises; codes are stable forever and listed in docs/errors.md.
+
+export const ERROR_CODES = [
+  'PGW_CONFIG_INVALID',
+  'PGW_CONFIG_SECRET_UNRESOLVED',
+  'PGW_WIRE_PROTOCOL_VIOLATION',
+  'PGW_WIRE_MESSAGE_TOO_LARGE',
+  'PGW_LISTENER_STARTUP_REFUSED',
+  'PGW_AUTH_FAILED',
+  'PGW_UPSTREAM_CONNECT_FAILED',
+  'PGW_UPSTREAM_AUTH_FAILED',
+  'PGW_UPSTREAM_TLS_FAILED',
+  'PGW_UPSTREAM_PROTOCOL',
+  'PGW_INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class PgwardError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'PgwardError';
+  }
+}
+
+/** Wraps anything thrown into an Error, so `cause` chains never carry a non-Error. */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+export function assertNever(value: never, what = 'value'): never {
+  throw new PgwardError('PGW_INTERNAL', `unexpected ${what}: ${String(value)}`);
+}

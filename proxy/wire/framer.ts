@@ -1,0 +1,245 @@
+// Zero-copy framer for PostgreSQL's typed messages (type byte + int32 length), used in both directions.
+// Runs of messages the session only forwards leave as one slice of the socket chunk; messages it must
+// inspect are handed over whole. Every length is checked before a byte of the message is buffered.
+
+import { PgwardError } from '../../lib/errors.js';
+
+/** What the session does with a message type. */
+export const Disposition = { reject: 0, forward: 1, inspect: 2 } as const;
+export type Disposition = (typeof Disposition)[keyof typeof Disposition];
+
+export interface FramerHandlers {
+  /** A contiguous run of bytes to pass on unchanged (may end inside a forwarded message). */
+  forward(bytes: Buffer): void;
+  /**
+   * One complete inspected message. `raw` includes the 5-byte header; both views are only valid
+   * during the call (copy to keep).
+   */
+  message(type: number, body: Buffer, raw: Buffer): void;
+  /** A framing fault; the framer stops and delivers nothing more. */
+  fault(error: PgwardError): void;
+}
+
+export interface FramerLimits {
+  /** Largest message (length field, header included) that is buffered for inspection. */
+  maxInspectLength: number;
+  /** Largest message (length field) that is forwarded; forwarded bytes are never buffered. */
+  maxForwardLength: number;
+}
+
+const HEADER = 5;
+
+export class Framer {
+  readonly #table: Uint8Array;
+  readonly #limits: FramerLimits;
+  readonly #h: FramerHandlers;
+  #header = Buffer.alloc(HEADER);
+  #headerFill = 0;
+  #skip = 0;
+  #msg: Buffer | null = null;
+  #msgFill = 0;
+  #paused = false;
+  #stopped = false;
+  #queue: Buffer[] = [];
+
+  constructor(table: Uint8Array, limits: FramerLimits, handlers: FramerHandlers) {
+    this.#table = table;
+    this.#limits = limits;
+    this.#h = handlers;
+  }
+
+  /** Number of bytes held for an incomplete message or while paused (bounded by the limits). */
+  get buffered(): number {
+    let n = this.#headerFill + this.#msgFill;
+    for (const b of this.#queue) n += b.length;
+    return n;
+  }
+
+  /** True when no partial message is pending (a clean message boundary). */
+  get atBoundary(): boolean {
+    return this.#headerFill === 0 && this.#skip === 0 && this.#msg === null;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Stops delivery after the current message; later bytes wait until resume(). */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    if (!this.#paused || this.#stopped) return;
+    this.#paused = false;
+    while (!this.#paused && !this.#stopped && this.#queue.length > 0) {
+      this.#push(this.#queue.shift()!);
+    }
+  }
+
+  /** Ends delivery for good (connection closing). */
+  stop(): void {
+    this.#stopped = true;
+    this.#queue = [];
+    this.#msg = null;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.#stopped) return;
+    if (this.#paused) {
+      this.#queue.push(chunk);
+      return;
+    }
+    this.#push(chunk);
+  }
+
+  #push(chunk: Buffer): void {
+    let pos = this.#continuePartial(chunk);
+    if (pos < 0) return;
+    const n = chunk.length;
+    let runStart = pos;
+    while (pos < n) {
+      if (n - pos < HEADER) {
+        this.#flush(chunk, runStart, pos);
+        chunk.copy(this.#header, 0, pos, n);
+        this.#headerFill = n - pos;
+        return;
+      }
+      const type = chunk[pos]!;
+      const length = chunk.readInt32BE(pos + 1);
+      const disposition = this.#check(type, length);
+      if (disposition instanceof PgwardError) {
+        this.#flush(chunk, runStart, pos);
+        this.#fail(disposition);
+        return;
+      }
+      const end = pos + 1 + length;
+      if (disposition === Disposition.forward) {
+        if (end <= n) {
+          pos = end;
+          continue;
+        }
+        this.#skip = end - n;
+        pos = n;
+        break;
+      }
+      this.#flush(chunk, runStart, pos);
+      if (end > n) {
+        this.#startMessage(chunk, pos, n, length);
+        return;
+      }
+      this.#h.message(type, chunk.subarray(pos + HEADER, end), chunk.subarray(pos, end));
+      pos = end;
+      runStart = pos;
+      if (this.#stopped) return;
+      if (this.#paused) {
+        if (pos < n) this.#queue.unshift(chunk.subarray(pos));
+        return;
+      }
+    }
+    this.#flush(chunk, runStart, pos);
+  }
+
+  /** Continues a message split across chunks; returns where complete framing resumes, or -1. */
+  #continuePartial(chunk: Buffer): number {
+    if (this.#skip > 0) {
+      const take = Math.min(this.#skip, chunk.length);
+      this.#skip -= take;
+      this.#h.forward(chunk.subarray(0, take));
+      return this.#skip > 0 ? -1 : take;
+    }
+    if (this.#msg !== null) return this.#fillMessage(chunk, 0);
+    if (this.#headerFill > 0) {
+      const take = Math.min(HEADER - this.#headerFill, chunk.length);
+      chunk.copy(this.#header, this.#headerFill, 0, take);
+      this.#headerFill += take;
+      if (this.#headerFill < HEADER) return -1;
+      this.#headerFill = 0;
+      const type = this.#header[0]!;
+      const length = this.#header.readInt32BE(1);
+      const disposition = this.#check(type, length);
+      if (disposition instanceof PgwardError) {
+        this.#fail(disposition);
+        return -1;
+      }
+      if (disposition === Disposition.forward) {
+        this.#h.forward(Buffer.from(this.#header));
+        this.#skip = length + 1 - HEADER;
+        const rest = chunk.subarray(take);
+        const more = Math.min(this.#skip, rest.length);
+        this.#skip -= more;
+        if (more > 0) this.#h.forward(rest.subarray(0, more));
+        return this.#skip > 0 ? -1 : take + more;
+      }
+      this.#msg = Buffer.allocUnsafe(length + 1);
+      this.#header.copy(this.#msg, 0);
+      this.#msgFill = HEADER;
+      return this.#fillMessage(chunk, take);
+    }
+    return 0;
+  }
+
+  #startMessage(chunk: Buffer, start: number, end: number, length: number): void {
+    this.#msg = Buffer.allocUnsafe(length + 1);
+    chunk.copy(this.#msg, 0, start, end);
+    this.#msgFill = end - start;
+  }
+
+  #fillMessage(chunk: Buffer, from: number): number {
+    const msg = this.#msg!;
+    const take = Math.min(msg.length - this.#msgFill, chunk.length - from);
+    chunk.copy(msg, this.#msgFill, from, from + take);
+    this.#msgFill += take;
+    if (this.#msgFill < msg.length) return -1;
+    this.#msg = null;
+    this.#msgFill = 0;
+    this.#h.message(msg[0]!, msg.subarray(HEADER), msg);
+    const pos = from + take;
+    if (this.#stopped) return -1;
+    if (this.#paused) {
+      if (pos < chunk.length) this.#queue.unshift(chunk.subarray(pos));
+      return -1;
+    }
+    return pos;
+  }
+
+  #check(type: number, length: number): Disposition | PgwardError {
+    const disposition = this.#table[type] as Disposition;
+    if (disposition === Disposition.reject) {
+      return new PgwardError(
+        'PGW_WIRE_PROTOCOL_VIOLATION',
+        `invalid message type 0x${type.toString(16).padStart(2, '0')}`,
+      );
+    }
+    if (length < 4) {
+      return new PgwardError('PGW_WIRE_PROTOCOL_VIOLATION', `invalid message length ${length}`);
+    }
+    const max =
+      disposition === Disposition.inspect
+        ? this.#limits.maxInspectLength
+        : this.#limits.maxForwardLength;
+    if (length > max) {
+      return new PgwardError(
+        'PGW_WIRE_MESSAGE_TOO_LARGE',
+        `message of ${length} bytes exceeds the limit of ${max}`,
+      );
+    }
+    return disposition;
+  }
+
+  #fail(error: PgwardError): void {
+    this.stop();
+    this.#h.fault(error);
+  }
+
+  #flush(chunk: Buffer, start: number, end: number): void {
+    if (end > start) this.#h.forward(chunk.subarray(start, end));
+  }
+}
+
+/** Builds a disposition table: every listed type gets the disposition, every other type is rejected. */
+export function dispositionTable(entries: Record<string, Disposition>): Uint8Array {
+  const table = new Uint8Array(256);
+  for (const [ch, d] of Object.entries(entries)) table[ch.charCodeAt(0)] = d;
+  return table;
+}
