@@ -85,6 +85,10 @@ export interface PgwardConfig {
   limits?: {
     max_startup_bytes?: number;
     /**
+     * Largest password message (token or credential) accepted during login.
+     */
+    max_password_bytes?: number;
+    /**
      * Largest frontend message accepted; checked before any byte of it is buffered.
      */
     max_message_bytes?: number;
@@ -188,6 +192,10 @@ export interface PgwardConfigResolved {
   };
   limits: {
     max_startup_bytes: number;
+    /**
+     * Largest password message (token or credential) accepted during login.
+     */
+    max_password_bytes: number;
     /**
      * Largest frontend message accepted; checked before any byte of it is buffered.
      */

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// The `pgward` command line and composition root: the only module that reads process.env.
+
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from './config.js';
+import { serve } from './serve.js';
+
+const USAGE = `usage: pgward <command> [options]
+
+commands:
+  serve --config <file>     run the gateway
+  config check --config <file>
+                            validate a config file and print every problem
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return runServe(rest);
+    case 'config':
+      return runConfigCheck(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`pgward: unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+function configFrom(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string', short: 'c' } },
+    allowPositionals: true,
+  });
+  const file = values.config ?? process.env.PGWARD_CONFIG;
+  if (file === undefined) {
+    process.stderr.write('pgward: --config <file> is required\n');
+    return null;
+  }
+  const result = loadConfigFile(file, process.env);
+  if (!result.ok) {
+    process.stderr.write(`pgward: invalid config ${file}:\n`);
+    for (const p of result.problems) process.stderr.write(`  ${p.pointer}: ${p.message}\n`);
+    return null;
+  }
+  return result;
+}
+
+async function runServe(args: string[]): Promise<number> {
+  const loaded = configFrom(args);
+  if (loaded === null) return 2;
+  await serve({ config: loaded.config, secret: loaded.secret, env: process.env });
+  return -1;
+}
+
+function runConfigCheck(args: string[]): number {
+  if (args[0] === 'check') args = args.slice(1);
+  const loaded = configFrom(args);
+  if (loaded === null) return 2;
+  process.stdout.write('config ok\n');
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`pgward: ${(err as Error).message ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

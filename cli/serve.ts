@@ -1,0 +1,105 @@
+// `pgward serve`: runs the gateway on every core. The primary forks workers, routes cancel requests
+// between them and forwards SIGTERM; each worker runs one gateway on the shared listening socket.
+
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { createLogger, type Logger } from '../lib/log.js';
+import { createGateway } from '../proxy/gateway.js';
+import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
+
+type WorkerMessage =
+  | { type: 'listening'; port: number; host: string }
+  | { type: 'cancel'; worker: number; pid: number; secret: number };
+
+export interface ServeOptions {
+  readonly config: PgwardConfigResolved;
+  readonly secret: (ref: SecretRef) => Buffer;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export async function serve(options: ServeOptions): Promise<void> {
+  const { config } = options;
+  const log = createLogger({ level: config.log.level });
+  const workers = config.workers === 0 ? availableParallelism() : config.workers;
+  if (workers <= 1) return runWorker(options, log, 0, false);
+  if (cluster.isPrimary) return runPrimary(workers, log);
+  return runWorker(options, log, Number(options.env.PGWARD_WORKER_INDEX ?? '0'), true);
+}
+
+async function runWorker(
+  options: ServeOptions,
+  baseLog: Logger,
+  index: number,
+  clustered: boolean,
+) {
+  const log = baseLog.child({ worker: index });
+  const gateway = createGateway({
+    config: options.config,
+    secret: options.secret,
+    log,
+    workerIndex: index,
+    ...(clustered
+      ? {
+          forwardCancel: (worker: number, pid: number, secret: number) =>
+            process.send?.({ type: 'cancel', worker, pid, secret } satisfies WorkerMessage),
+        }
+      : {}),
+  });
+  process.on('message', (msg: WorkerMessage) => {
+    if (msg.type === 'cancel') gateway.cancelLocal(msg.pid, msg.secret);
+  });
+  const address = await gateway.listen();
+  if (clustered) process.send?.({ type: 'listening', port: address.port, host: address.address });
+  else log.info('listening', { host: address.address, port: address.port, workers: 1 });
+  const stop = (signal: string) => {
+    log.info('shutting down', { signal, sessions: gateway.sessionCount });
+    gateway
+      .shutdown()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        log.error('shutdown failed', { err });
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+function runPrimary(count: number, log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const byIndex = new Map<number, ReturnType<typeof cluster.fork>>();
+    let ready = 0;
+    let stopping = false;
+    const fork = (index: number) => {
+      const worker = cluster.fork({ PGWARD_WORKER_INDEX: String(index) });
+      byIndex.set(index, worker);
+      worker.on('message', (msg: WorkerMessage) => {
+        if (msg.type === 'listening') {
+          ready++;
+          if (ready === count)
+            log.info('listening', { host: msg.host, port: msg.port, workers: count });
+        } else if (msg.type === 'cancel') {
+          byIndex.get(msg.worker)?.send(msg);
+        }
+      });
+      worker.on('exit', (code, signal) => {
+        if (stopping) {
+          byIndex.delete(index);
+          if (byIndex.size === 0) resolve();
+          return;
+        }
+        log.error('worker exited; restarting it', { index, code, signal });
+        fork(index);
+      });
+    };
+    for (let i = 0; i < count; i++) fork(i);
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      log.info('shutting down', { signal });
+      for (const w of byIndex.values()) w.process.kill('SIGTERM');
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

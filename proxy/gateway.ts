@@ -1,0 +1,176 @@
+// The gateway: one wire listener whose connections go through login into sessions. One instance per
+// process; the CLI runs one per worker and routes cancel requests between them.
+
+import net, { type AddressInfo } from 'node:net';
+import { createSecureContext } from 'node:tls';
+import type { Logger } from '../lib/log.js';
+import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { createStaticPasswordAuthenticator } from './auth/static-passwords.js';
+import { createCancelRegistry, workerOfPid } from './cancel/cancel-keys.js';
+import { type LoginDeps, login } from './listener/login.js';
+import { normaliseSearchPath } from './listener/startup-params.js';
+import type { Session } from './session/session.js';
+import type { UpstreamTarget } from './upstream/connect-upstream.js';
+import { clientErrors } from './wire/client-errors.js';
+
+export interface GatewayDeps {
+  readonly config: PgwardConfigResolved;
+  /** Resolves a secret reference; the composition root owns env and file access. */
+  readonly secret: (ref: SecretRef) => Buffer;
+  readonly log: Logger;
+  readonly authenticator?: Authenticator;
+  readonly workerIndex?: number;
+  /** Delivers a CancelRequest whose pid belongs to another worker; absent in a single process. */
+  readonly forwardCancel?: (worker: number, pid: number, secret: number) => void;
+}
+
+export interface Gateway extends AsyncDisposable {
+  listen(): Promise<AddressInfo>;
+  /** Listens on a server handle shared by the cluster primary (node:cluster does this implicitly). */
+  readonly server: net.Server;
+  readonly sessionCount: number;
+  readonly connectionCount: number;
+  /** Runs a cancel for a pid owned by this process. */
+  cancelLocal(pid: number, secret: number): boolean;
+  /** Stops accepting, lets sessions finish until the deadline, then ends them with a FATAL. */
+  shutdown(deadlineMs?: number): Promise<void>;
+}
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { config, log } = deps;
+  const workerIndex = deps.workerIndex ?? 0;
+  const registry = createCancelRegistry(workerIndex);
+  const sessions = new Set<Session>();
+  const sockets = new Set<net.Socket>();
+  const upstreams = new Map<string, UpstreamTarget>(
+    config.upstreams.map((u) => [
+      u.name,
+      {
+        name: u.name,
+        host: u.host,
+        port: u.port,
+        database: u.database,
+        user: u.user,
+        password: u.password === undefined ? undefined : deps.secret(u.password).toString('utf8'),
+        tls: {
+          mode: u.tls.mode,
+          ...(u.tls.ca !== undefined ? { ca: deps.secret(u.tls.ca) } : {}),
+          ...(u.tls.servername !== undefined ? { servername: u.tls.servername } : {}),
+        },
+      },
+    ]),
+  );
+  const tls =
+    config.tls === undefined
+      ? null
+      : {
+          context: createSecureContext({
+            cert: deps.secret(config.tls.cert),
+            key: deps.secret(config.tls.key),
+          }),
+          required: config.tls.required,
+        };
+  const authenticator =
+    deps.authenticator ??
+    createStaticPasswordAuthenticator(
+      config.auth.users.map((u) => ({
+        name: u.name,
+        password: deps.secret(u.password).toString('utf8'),
+        groups: u.groups,
+      })),
+    );
+  const cancelLocal = (pid: number, secret: number): boolean => registry.cancelLocal(pid, secret);
+  const loginDeps: LoginDeps = {
+    log,
+    tls,
+    allowCleartextOnLoopback: config.auth.allow_cleartext_on_loopback,
+    authenticator,
+    startupPolicy: {
+      allowed: new Set(config.startup.allowed_parameters.map((p) => p.toLowerCase())),
+      allowedSearchPaths: new Set(config.startup.allowed_search_path.map(normaliseSearchPath)),
+    },
+    upstreams,
+    limits: {
+      maxStartupBytes: config.limits.max_startup_bytes,
+      maxPasswordBytes: config.limits.max_password_bytes,
+      maxMessageBytes: config.limits.max_message_bytes,
+      maxBackendMessageBytes: config.limits.max_backend_message_bytes,
+      idleMs: config.timeouts.idle_ms,
+    },
+    timeouts: {
+      loginMs: config.timeouts.login_ms,
+      upstreamConnectMs: config.timeouts.upstream_connect_ms,
+    },
+    registry,
+    routeCancel: (pid, secret) => {
+      const owner = workerOfPid(pid);
+      if (owner === workerIndex || deps.forwardCancel === undefined) cancelLocal(pid, secret);
+      else deps.forwardCancel(owner, pid, secret);
+    },
+    onSession: (s) => sessions.add(s),
+    onSessionClose: (s) => {
+      sessions.delete(s);
+      if (draining !== null && sessions.size === 0) draining();
+    },
+  };
+  let draining: (() => void) | null = null;
+  let closing = false;
+  const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+    // SECURITY: a socket error must end that connection only, never the process.
+    socket.on('error', (err) => log.debug('client socket error', { err }));
+    if (closing) {
+      socket.end(clientErrors.adminShutdown().bytes);
+      return;
+    }
+    if (sockets.size >= config.limits.max_connections) {
+      socket.end(clientErrors.tooManyConnections().bytes);
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    login(socket, loginDeps).catch((err: unknown) => {
+      log.error('unexpected login fault', { err });
+      socket.destroy();
+    });
+  });
+  server.on('error', (err) => log.error('listener error', { err }));
+
+  const shutdown = async (deadlineMs = config.timeouts.shutdown_ms): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const allGone = new Promise<void>((resolve) => {
+      draining = resolve;
+      if (sessions.size === 0) resolve();
+    });
+    for (const s of [...sessions]) s.drain();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([allGone, new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)))]);
+    clearTimeout(timer);
+    for (const s of [...sessions]) s.close(clientErrors.adminShutdown(), 'shutdown deadline');
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  };
+
+  return {
+    server,
+    get sessionCount() {
+      return sessions.size;
+    },
+    get connectionCount() {
+      return sockets.size;
+    },
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.listen.port, config.listen.host, () => {
+          server.removeListener('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    cancelLocal,
+    shutdown,
+    [Symbol.asyncDispose]: () => shutdown(0),
+  };
+}

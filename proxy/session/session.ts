@@ -1,0 +1,323 @@
+// One client session after login: relays both directions through the framers with backpressure, tracks
+// transaction state and in-flight requests, and ends with a clear FATAL on shutdown, idle or expiry.
+
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { Logger } from '../../lib/log.js';
+import type { Identity } from '../auth/authenticator.js';
+import type { CancelKey } from '../cancel/cancel-keys.js';
+import type { UpstreamConnection } from '../upstream/connect-upstream.js';
+import { parameterStatus, TransactionStatus } from '../wire/backend-messages.js';
+import { type ClientError, clientErrors } from '../wire/client-errors.js';
+import { Disposition, dispositionTable, Framer } from '../wire/framer.js';
+
+export type SessionId = string & { readonly __brand: 'SessionId' };
+
+export function newSessionId(): SessionId {
+  return `s_${randomBytes(9).toString('base64url')}` as SessionId;
+}
+
+const F = Disposition.forward;
+const I = Disposition.inspect;
+
+/** Frontend messages after login. 'p' (password) is only valid during login and is rejected here. */
+const CLIENT_TABLE = dispositionTable({
+  Q: I,
+  P: F,
+  B: F,
+  E: F,
+  D: F,
+  C: F,
+  H: F,
+  S: I,
+  F: I,
+  d: F,
+  c: F,
+  f: F,
+  X: I,
+});
+
+/** Backend messages after login. Authentication and BackendKeyData are not valid any more. */
+const SERVER_TABLE = dispositionTable({
+  '1': F,
+  '2': F,
+  '3': F,
+  A: F,
+  C: F,
+  c: F,
+  d: F,
+  D: F,
+  E: F,
+  G: F,
+  H: F,
+  I: F,
+  n: F,
+  N: F,
+  s: F,
+  t: F,
+  T: F,
+  V: F,
+  W: F,
+  v: F,
+  S: I,
+  Z: I,
+});
+
+const Q = 0x51;
+const SYNC = 0x53;
+const FUNCTION_CALL = 0x46;
+const TERMINATE = 0x58;
+const PARAMETER_STATUS = 0x53;
+const READY_FOR_QUERY = 0x5a;
+
+export interface SessionLimits {
+  readonly maxMessageBytes: number;
+  readonly maxBackendMessageBytes: number;
+  readonly idleMs: number;
+}
+
+export interface SessionInfo {
+  readonly id: SessionId;
+  readonly identity: Identity;
+  readonly database: string;
+  readonly applicationName: string;
+  readonly clientAddr: string;
+}
+
+export interface SessionDeps {
+  readonly log: Logger;
+  readonly limits: SessionLimits;
+  readonly cancelKey: CancelKey;
+  /** Sends a CancelRequest to the upstream backend of this session. */
+  readonly cancelUpstream: () => void;
+  readonly onClose: (session: Session) => void;
+}
+
+export type SessionPhase = 'relaying' | 'draining' | 'closed';
+
+export class Session {
+  readonly info: SessionInfo;
+  readonly #client: Socket;
+  readonly #upstream: Socket;
+  readonly #deps: SessionDeps;
+  readonly #fromClient: Framer;
+  readonly #fromServer: Framer;
+  #phase: SessionPhase = 'relaying';
+  #pending = 0;
+  #txStatus: number = TransactionStatus.idle;
+  #idleTimer: NodeJS.Timeout | null = null;
+  #expiryTimer: NodeJS.Timeout | null = null;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #outToServer: Buffer[] = [];
+  #outToClient: Buffer[] = [];
+
+  constructor(client: Socket, upstream: UpstreamConnection, info: SessionInfo, deps: SessionDeps) {
+    this.info = info;
+    this.#client = client;
+    this.#upstream = upstream.socket;
+    this.#deps = deps;
+    this.#txStatus = upstream.transactionStatus;
+    const { limits } = deps;
+    this.#fromClient = new Framer(
+      CLIENT_TABLE,
+      { maxInspectLength: limits.maxMessageBytes, maxForwardLength: limits.maxMessageBytes },
+      {
+        forward: (bytes) => this.#outToServer.push(bytes),
+        message: (type, _body, raw) => this.#onClientMessage(type, raw),
+        fault: (err) =>
+          this.close(
+            err.code === 'PGW_WIRE_MESSAGE_TOO_LARGE'
+              ? clientErrors.tooLarge(err.message)
+              : clientErrors.protocolViolation(err.message),
+            err.message,
+          ),
+      },
+    );
+    this.#fromServer = new Framer(
+      SERVER_TABLE,
+      { maxInspectLength: limits.maxBackendMessageBytes, maxForwardLength: 0x7fffffff },
+      {
+        forward: (bytes) => this.#outToClient.push(bytes),
+        message: (type, body, raw) => this.#onServerMessage(type, body, raw),
+        fault: (err) => {
+          deps.log.error('upstream protocol fault', { session: info.id, err });
+          this.close(clientErrors.internal(info.id), 'upstream protocol fault');
+        },
+      },
+    );
+  }
+
+  get phase(): SessionPhase {
+    return this.#phase;
+  }
+
+  /** Idle means: no request in flight and no open transaction. */
+  get idle(): boolean {
+    return this.#pending === 0 && this.#txStatus === TransactionStatus.idle;
+  }
+
+  get stats() {
+    return { bytesIn: this.#bytesIn, bytesOut: this.#bytesOut, pending: this.#pending };
+  }
+
+  /** Starts relaying; `early` holds client bytes that arrived before login completed. */
+  start(early: Buffer | null): void {
+    const client = this.#client;
+    const upstream = this.#upstream;
+    client.on('data', (chunk: Buffer) => this.#fromClientChunk(chunk));
+    upstream.on('data', (chunk: Buffer) => this.#fromServerChunk(chunk));
+    client.on('drain', () => upstream.resume());
+    upstream.on('drain', () => client.resume());
+    client.on('error', (err) => this.#gone('client socket error', err));
+    client.on('close', () => this.#gone('client closed'));
+    upstream.on('error', (err) => this.#gone('upstream socket error', err));
+    upstream.on('close', () => {
+      if (this.#phase !== 'closed') this.close(clientErrors.upstreamLost(), 'upstream closed');
+    });
+    if (this.#deps.limits.idleMs > 0) {
+      this.#idleTimer = setTimeout(() => this.#checkIdle(), this.#deps.limits.idleMs);
+    }
+    const expiresAt = this.info.identity.expiresAt;
+    if (expiresAt !== null) {
+      const delay = Math.max(0, expiresAt - Date.now());
+      this.#expiryTimer = setTimeout(
+        () => this.close(clientErrors.credentialExpired(), 'credential expired'),
+        Math.min(delay, 0x7fffffff),
+      );
+    }
+    client.resume();
+    upstream.resume();
+    if (early !== null && early.length > 0) this.#fromClientChunk(early);
+  }
+
+  /** Graceful shutdown: idle sessions end now, busy ones at their next idle point. */
+  drain(): void {
+    if (this.#phase !== 'relaying') return;
+    this.#phase = 'draining';
+    if (this.idle) this.close(clientErrors.adminShutdown(), 'shutdown');
+  }
+
+  /** Ends the session: the error (if any) goes to the client, Terminate to the upstream. */
+  close(error: ClientError | null, reason: string): void {
+    if (this.#phase === 'closed') return;
+    this.#phase = 'closed';
+    this.#fromClient.stop();
+    this.#fromServer.stop();
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    if (this.#expiryTimer !== null) clearTimeout(this.#expiryTimer);
+    const client = this.#client;
+    const upstream = this.#upstream;
+    if (this.#pending > 0) this.#deps.cancelUpstream();
+    if (!upstream.destroyed) upstream.end(TERMINATE_MESSAGE);
+    if (!client.destroyed) {
+      if (error !== null) client.end(error.bytes);
+      else client.end();
+    }
+    // Sockets that do not finish promptly are destroyed; nothing outlives the session.
+    setTimeout(() => {
+      client.destroy();
+      upstream.destroy();
+    }, 1000).unref();
+    this.#deps.cancelKey.release();
+    this.#deps.log.info('session closed', {
+      session: this.info.id,
+      reason,
+      sqlstate: error?.sqlstate ?? null,
+      bytes_in: this.#bytesIn,
+      bytes_out: this.#bytesOut,
+    });
+    this.#deps.onClose(this);
+  }
+
+  #gone(reason: string, err?: Error): void {
+    if (this.#phase === 'closed') return;
+    if (err !== undefined) this.#deps.log.debug(reason, { session: this.info.id, err });
+    this.close(null, reason);
+  }
+
+  #fromClientChunk(chunk: Buffer): void {
+    this.#bytesIn += chunk.length;
+    this.#idleTimer?.refresh();
+    this.#fromClient.push(chunk);
+    if (this.#outToServer.length > 0 && !this.#write(this.#upstream, this.#outToServer)) {
+      this.#client.pause();
+    }
+  }
+
+  #fromServerChunk(chunk: Buffer): void {
+    this.#fromServer.push(chunk);
+    if (this.#outToClient.length > 0) {
+      for (const part of this.#outToClient) this.#bytesOut += part.length;
+      if (!this.#write(this.#client, this.#outToClient)) this.#upstream.pause();
+    }
+    if (this.#phase === 'draining' && this.idle)
+      this.close(clientErrors.adminShutdown(), 'shutdown');
+  }
+
+  #write(socket: Socket, parts: Buffer[]): boolean {
+    const merged = mergeAdjacent(parts);
+    parts.length = 0;
+    if (socket.destroyed) return true;
+    if (merged.length === 1) return socket.write(merged[0]!);
+    socket.cork();
+    let ok = true;
+    for (const part of merged) ok = socket.write(part);
+    socket.uncork();
+    return ok;
+  }
+
+  #onClientMessage(type: number, raw: Buffer): void {
+    if (type === TERMINATE) {
+      this.close(null, 'client terminated');
+      return;
+    }
+    if (type === Q || type === SYNC || type === FUNCTION_CALL) this.#pending++;
+    this.#outToServer.push(raw);
+  }
+
+  #onServerMessage(type: number, body: Buffer, raw: Buffer): void {
+    if (type === READY_FOR_QUERY) {
+      if (this.#pending > 0) this.#pending--;
+      this.#txStatus = body[0]!;
+      this.#outToClient.push(raw);
+      return;
+    }
+    if (type === PARAMETER_STATUS) {
+      const nameEnd = body.indexOf(0);
+      // SECURITY: the upstream role name must not reach the client.
+      if (nameEnd > 0 && body.toString('latin1', 0, nameEnd) === 'session_authorization') {
+        this.#outToClient.push(parameterStatus('session_authorization', this.info.identity.sub));
+        return;
+      }
+    }
+    this.#outToClient.push(raw);
+  }
+
+  #checkIdle(): void {
+    if (this.#phase === 'closed') return;
+    if (this.idle) {
+      this.close(clientErrors.idleTimeout(), 'idle timeout');
+      return;
+    }
+    this.#idleTimer?.refresh();
+  }
+}
+
+const TERMINATE_MESSAGE = Buffer.from([0x58, 0, 0, 0, 4]);
+
+/** Merges slices that are adjacent views of the same memory, so pass-through bytes leave as they came. */
+export function mergeAdjacent(parts: Buffer[]): Buffer[] {
+  if (parts.length < 2) return parts.slice();
+  const out: Buffer[] = [parts[0]!];
+  for (let i = 1; i < parts.length; i++) {
+    const next = parts[i]!;
+    const last = out[out.length - 1]!;
+    if (last.buffer === next.buffer && last.byteOffset + last.length === next.byteOffset) {
+      out[out.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + next.length);
+    } else {
+      out.push(next);
+    }
+  }
+  return out;
+}
