@@ -37,6 +37,11 @@ export interface Gateway extends AsyncDisposable {
   shutdown(deadlineMs?: number): Promise<void>;
 }
 
+/** A secret used as text: a file's single trailing newline is not part of it. */
+export function secretText(bytes: Buffer): string {
+  return bytes.toString('utf8').replace(/\r?\n$/, '');
+}
+
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, log } = deps;
   const workerIndex = deps.workerIndex ?? 0;
@@ -52,7 +57,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         port: u.port,
         database: u.database,
         user: u.user,
-        password: u.password === undefined ? undefined : deps.secret(u.password).toString('utf8'),
+        password: u.password === undefined ? undefined : secretText(deps.secret(u.password)),
         tls: {
           mode: u.tls.mode,
           ...(u.tls.ca !== undefined ? { ca: deps.secret(u.tls.ca) } : {}),
@@ -76,7 +81,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     createStaticPasswordAuthenticator(
       config.auth.users.map((u) => ({
         name: u.name,
-        password: deps.secret(u.password).toString('utf8'),
+        password: secretText(deps.secret(u.password)),
         groups: u.groups,
       })),
     );
