@@ -43,7 +43,8 @@ describe('architecture', () => {
         for (const m of text.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
           const target = path.relative(ROOT, path.resolve(path.dirname(file), m[1]!));
           const top = target.split(path.sep)[0]!;
-          if (!allowed.includes(top)) violations.push(`${path.relative(ROOT, file)} imports ${target}`);
+          if (!allowed.includes(top))
+            violations.push(`${path.relative(ROOT, file)} imports ${target}`);
         }
       }
     }

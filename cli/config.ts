@@ -37,7 +37,7 @@ export function applyEnvOverrides(
     if (!name.startsWith(ENV_PREFIX) || raw === undefined) continue;
     const keys = name.slice(ENV_PREFIX.length).toLowerCase().split('__');
     if (keys.length < 1 || keys.some((k) => k === '')) continue;
-    if (!(keys[0]! in (schema.properties as Record<string, unknown>))) continue;
+    if (!Object.hasOwn(schema.properties, keys[0]!)) continue;
     let value: unknown = raw;
     try {
       value = JSON.parse(raw);

@@ -17,7 +17,10 @@ const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error:
 const SECRET_KEY = /pass(word)?|secret|token|credential|authorization|cookie|private|key$/i;
 
 export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return value;
+  // SECURITY: past the depth limit nothing is written, so deep secrets (and cycles) cannot leak.
+  if (depth > 6) return '[truncated]';
   if (value instanceof Error) {
     const out: Record<string, unknown> = { name: value.name, message: value.message };
     const code = (value as { code?: unknown }).code;
@@ -46,7 +49,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const emit = (level: LogLevel, msg: string, fields?: LogFields): void => {
     if (LEVELS[level] < min) return;
     const record = redact({ ...base, ...fields }) as LogFields;
-    write(`${JSON.stringify({ ts: new Date().toISOString(), level, msg, ...record })}\n`);
+    // The record's own fields come last so no caller field can forge them.
+    write(`${JSON.stringify({ ...record, ts: new Date().toISOString(), level, msg })}\n`);
   };
   return {
     debug: (m, f) => emit('debug', m, f),

@@ -18,6 +18,7 @@ import {
   authenticationCleartextPassword,
   authenticationOk,
   backendKeyData,
+  negotiateProtocolVersion,
   parameterStatus,
   readyForQuery,
   sslAccepted,
@@ -108,9 +109,14 @@ export async function login(raw: Socket, deps: LoginDeps): Promise<void> {
           return refuse(socket, clientErrors.unsupportedProtocol(packet.major, packet.minor));
         case 'Malformed':
           return refuse(socket, clientErrors.protocolViolation(packet.reason));
-        case 'StartupMessage':
+        case 'StartupMessage': {
           params = packet.parameters;
+          const unrecognised = [...params.keys()].filter((k) => k.startsWith('_pq_.'));
+          if (packet.minor > 0 || unrecognised.length > 0) {
+            socket.write(negotiateProtocolVersion(0, unrecognised));
+          }
           break;
+        }
       }
     }
     const verdict = judgeStartup(params, deps.startupPolicy);

@@ -18,6 +18,7 @@ export interface ScramSession {
 /** Salted passwords by (password, salt, iterations): the salt of a role is stable, so reconnects stay cheap. */
 const saltedCache = new Map<string, Buffer>();
 const SALTED_CACHE_MAX = 64;
+const MAX_ITERATIONS = 1_000_000;
 
 async function saltedPassword(password: string, salt: Buffer, iterations: number): Promise<Buffer> {
   const key = createHash('sha256')
@@ -63,9 +64,13 @@ export function startScram(password: string): ScramSession {
       if (serverNonce === undefined || !serverNonce.startsWith(nonce) || serverNonce === nonce) {
         fail('server nonce does not extend the client nonce');
       }
+      if (attrs.has('m')) fail('unsupported mandatory extension');
       if (salt === undefined || !Number.isInteger(iterations) || iterations < 1) {
         fail('malformed server-first message');
       }
+      // SECURITY: a hostile server must not make the gateway spend unbounded CPU on key stretching.
+      if (iterations > MAX_ITERATIONS)
+        fail(`iteration count ${iterations} exceeds ${MAX_ITERATIONS}`);
       const salted = await saltedPassword(password, Buffer.from(salt, 'base64'), iterations);
       const clientKey = hmac(salted, 'Client Key');
       const storedKey = createHash('sha256').update(clientKey).digest();

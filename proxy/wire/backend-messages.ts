@@ -74,3 +74,23 @@ export function errorOrNotice(type: 'E' | 'N', fields: ErrorFields): Buffer {
   out[pos] = 0;
   return out;
 }
+
+/** NegotiateProtocolVersion ('v'): the newest minor version served and the options not recognised. */
+export function negotiateProtocolVersion(
+  newestMinor: number,
+  unrecognised: readonly string[],
+): Buffer {
+  let size = 4 + 4 + 4;
+  for (const o of unrecognised) size += Buffer.byteLength(o) + 1;
+  const out = Buffer.allocUnsafe(1 + size);
+  out[0] = 0x76;
+  out.writeInt32BE(size, 1);
+  out.writeInt32BE(newestMinor, 5);
+  out.writeInt32BE(unrecognised.length, 9);
+  let pos = 13;
+  for (const o of unrecognised) {
+    pos += out.write(o, pos);
+    out[pos++] = 0;
+  }
+  return out;
+}

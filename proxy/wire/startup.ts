@@ -10,7 +10,7 @@ export type StartupPacket =
   | { type: 'SSLRequest' }
   | { type: 'GSSENCRequest' }
   | { type: 'CancelRequest'; pid: number; secret: number }
-  | { type: 'StartupMessage'; parameters: Map<string, string> }
+  | { type: 'StartupMessage'; minor: number; parameters: Map<string, string> }
   | { type: 'Unsupported'; major: number; minor: number }
   | { type: 'Malformed'; reason: string };
 
@@ -30,11 +30,12 @@ export function decodeStartupPacket(packet: Buffer): StartupPacket {
   }
   const major = code >>> 16;
   const minor = code & 0xffff;
-  if (major !== 3 || minor !== 0) return { type: 'Unsupported', major, minor };
-  return decodeParameters(packet);
+  // 3.x with x > 0 is answered with NegotiateProtocolVersion and served as 3.0, as the server does.
+  if (major !== 3) return { type: 'Unsupported', major, minor };
+  return decodeParameters(packet, minor);
 }
 
-function decodeParameters(packet: Buffer): StartupPacket {
+function decodeParameters(packet: Buffer, minor: number): StartupPacket {
   const parameters = new Map<string, string>();
   let pos = 8;
   const end = packet.length;
@@ -42,7 +43,7 @@ function decodeParameters(packet: Buffer): StartupPacket {
     if (pos >= end) return malformed('startup parameters are not terminated');
     if (packet[pos] === 0) {
       if (pos !== end - 1) return malformed('bytes after the startup parameters');
-      return { type: 'StartupMessage', parameters };
+      return { type: 'StartupMessage', minor, parameters };
     }
     const nameEnd = packet.indexOf(0, pos);
     if (nameEnd < 0 || nameEnd >= end - 1) return malformed('startup parameter name');
