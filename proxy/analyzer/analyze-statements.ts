@@ -1,0 +1,138 @@
+// Walks the parsed statements of one query string in order. Effects of earlier statements (SET
+// search_path, PREPARE, DECLARE, DEALLOCATE, CLOSE, DISCARD) apply to later ones, since they run
+// in order; the session applies them for good only once the statements succeeded upstream.
+import { assertNever } from '../../lib/errors.js';
+import { type FactsBody, FactsBuilder, type Walker } from './builder.js';
+import type { AnalyzeContext, AnalyzedStatement, Effect } from './facts.js';
+import { normalizeSegment, type Segment } from './sql-scanner.js';
+import {
+  fingerprintOf,
+  finishEffect,
+  finishFacts,
+  freezeBody,
+  isReusable,
+  sha256,
+} from './statement-facts.js';
+import { walkQuery, walkStatement } from './walk-statement.js';
+
+const POSTGRES_DEFAULT_PATH: readonly string[] = ['$user', 'public'];
+
+/** What the cache keeps of one statement: everything that does not depend on its exact text. */
+export interface CachedStatement {
+  readonly body: FactsBody;
+  readonly fingerprint: string;
+}
+
+export interface ParsedInput {
+  readonly sql: string;
+  readonly stmts: readonly { stmt?: unknown }[];
+  /** One per statement. */
+  readonly segments: readonly Segment[];
+  /** Whether the segments came from the scanner and agree with the parser (keys are valid). */
+  readonly aligned: boolean;
+  readonly maxDepth: number;
+}
+
+export interface ParsedOutput {
+  readonly statements: AnalyzedStatement[];
+  /** Set when every statement is reusable: the cache entry for the whole string. */
+  readonly reusable: CachedStatement[] | null;
+}
+
+/** Prepared statements and cursors as the statements of this string leave them. */
+class Overlay {
+  private readonly local = new Map<string, FactsBody | null>();
+  private cleared = false;
+
+  constructor(private readonly outer: (name: string) => FactsBody | undefined) {}
+
+  get(name: string): FactsBody | undefined {
+    const hit = this.local.get(name);
+    if (hit !== undefined) return hit ?? undefined;
+    if (this.local.has(name) || this.cleared) return undefined;
+    return this.outer(name);
+  }
+
+  set(name: string, facts: FactsBody | null): void {
+    this.local.set(name, facts);
+  }
+
+  clear(): void {
+    this.local.clear();
+    this.cleared = true;
+  }
+}
+
+export function analyzeParsed(input: ParsedInput, ctx: AnalyzeContext): ParsedOutput {
+  const { sql, stmts, segments, aligned, maxDepth } = input;
+  const defaultPath = ctx.defaultSearchPath ?? POSTGRES_DEFAULT_PATH;
+  let path = ctx.searchPath;
+  const prepared = new Overlay(ctx.prepared);
+  const cursors = new Overlay(ctx.cursors);
+  const statements: AnalyzedStatement[] = [];
+  const reusable: CachedStatement[] = [];
+  let allReusable = aligned;
+
+  const apply = (e: Effect): void => {
+    switch (e.type) {
+      case 'SetSearchPath':
+        path = e.path ?? defaultPath;
+        return;
+      case 'Prepare':
+        prepared.set(e.name, e.facts);
+        return;
+      case 'Deallocate':
+        if (e.all || e.name === null) prepared.clear();
+        else prepared.set(e.name, null);
+        return;
+      case 'DeclareCursor':
+        cursors.set(e.name, e.facts);
+        return;
+      case 'CloseCursor':
+        if (e.all || e.name === null) cursors.clear();
+        else cursors.set(e.name, null);
+        return;
+      case 'Discard':
+        if (e.target === 'all') {
+          path = defaultPath;
+          prepared.clear();
+          cursors.clear();
+        }
+        return;
+      default:
+        assertNever(e, 'effect');
+    }
+  };
+
+  for (let i = 0; i < stmts.length; i++) {
+    const seg = segments[i] as Segment;
+    const text = sql.slice(seg.start, seg.end);
+    const statementPath = path;
+    const w: Walker = {
+      b: new FactsBuilder(),
+      path: statementPath,
+      maxDepth,
+      prepared: (name) => prepared.get(name),
+      cursors: (name) => cursors.get(name),
+      query: walkQuery,
+      statement: walkStatement,
+    };
+    const body = freezeBody(w.b.build(walkStatement(w, stmts[i]?.stmt, 0)));
+    // Fingerprinting re-parses: not worth it for a statement already refused as too deep.
+    const fingerprint = body.flags.includes('too_deep') ? '' : fingerprintOf(text);
+    const facts = finishFacts(body, sha256(text), fingerprint, i, stmts.length);
+    const effects = w.b.effects.map((e) => finishEffect(e, facts));
+    for (const e of effects) apply(e);
+    const ok = aligned && seg.key !== null && isReusable(body, effects);
+    statements.push({
+      facts,
+      text,
+      normalized: normalizeSegment(sql, seg),
+      effects,
+      cacheKey: ok ? `${statementPath.join('\u0000')}\u0003${seg.key}` : null,
+    });
+    allReusable &&= ok;
+    reusable.push({ body, fingerprint });
+  }
+  return { statements, reusable: allReusable ? reusable : null };
+}

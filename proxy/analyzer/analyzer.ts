@@ -1,0 +1,189 @@
+// The analyzer: SQL text -> one StatementFacts per statement, synchronously on the hot path,
+// with a bounded cache keyed by the literal-free text where literals cannot change the facts.
+import { loadModule, parseSync } from 'libpg-query';
+import { PgwardError } from '../../lib/errors.js';
+import { analyzeParsed, type CachedStatement } from './analyze-statements.js';
+import type { AnalyzeContext, AnalyzeResult, Flag } from './facts.js';
+import { createLru } from './lru.js';
+import { normalizeSegment, type Segment, scanSql } from './sql-scanner.js';
+import { fingerprintOf, finishFacts, sha256, simpleBody } from './statement-facts.js';
+import {
+  type RawLocation,
+  segmentsFromParser,
+  segmentsMatch,
+  wholeSegment,
+} from './statement-text.js';
+
+export interface AnalyzerOptions {
+  /** Entries of the literal-free cache (0 disables it). Default 10,000. */
+  cacheSize?: number;
+  /** Deepest AST (and parenthesis) nesting walked before flagging `too_deep`. Default 1,000. */
+  maxDepth?: number;
+}
+
+export interface AnalyzerStats {
+  hits: number;
+  misses: number;
+  size: number;
+}
+
+export interface Analyzer {
+  /** Never throws: anything it cannot understand comes back as UNKNOWN with a flag. */
+  analyze(sql: string, ctx: AnalyzeContext): AnalyzeResult;
+  /** Cache hits and misses (the fixed transaction statements count as neither). */
+  stats(): AnalyzerStats;
+}
+
+const DEFAULT_CACHE_SIZE = 10_000;
+const DEFAULT_MAX_DEPTH = 1_000;
+const MAX_MAX_DEPTH = 5_000;
+
+let loaded = false;
+/** Fingerprints of the fixed statements (and of the empty query), computed once. */
+const constantFingerprints = new Map<string, string>();
+
+/** Loads the libpg-query WASM module once; required before createAnalyzer(). */
+export async function loadAnalyzer(): Promise<void> {
+  await loadModule();
+  loaded = true;
+}
+
+/** Statements that need no parser: the transaction brackets drivers send all the time. */
+const FIXED =
+  /^[ \t\n\r\f\v]*(begin|commit|rollback|end|start[ \t\n\r\f\v]+transaction)[ \t\n\r\f\v]*;?[ \t\n\r\f\v]*$/i;
+const FIXED_TAGS: Readonly<Record<string, string>> = {
+  BEGIN: 'BEGIN',
+  COMMIT: 'COMMIT',
+  END: 'COMMIT',
+  ROLLBACK: 'ROLLBACK',
+  'START TRANSACTION': 'START TRANSACTION',
+};
+
+function constantFingerprint(canonical: string): string {
+  let fp = constantFingerprints.get(canonical);
+  if (fp === undefined) {
+    fp = fingerprintOf(canonical);
+    constantFingerprints.set(canonical, fp);
+  }
+  return fp;
+}
+
+function fixed(keyword: string, sql: string): AnalyzeResult {
+  const canonical = keyword.toUpperCase().replace(/[ \t\n\r\f\v]+/, ' ');
+  const text = sql.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]*;?[ \t\n\r\f\v]*$/g, '');
+  const body = simpleBody(FIXED_TAGS[canonical] ?? 'UNKNOWN', ['transaction_control']);
+  const facts = finishFacts(body, sha256(text), constantFingerprint(canonical), 0, 1);
+  return {
+    statements: [
+      { facts, text, normalized: text, effects: [], cacheKey: `\u0004fixed\u0003${canonical}` },
+    ],
+  };
+}
+
+function empty(): AnalyzeResult {
+  const facts = finishFacts(
+    simpleBody('EMPTY', ['empty']),
+    sha256(''),
+    constantFingerprint(';'),
+    0,
+    1,
+  );
+  return {
+    statements: [{ facts, text: '', normalized: '', effects: [], cacheKey: '\u0004empty' }],
+  };
+}
+
+/** One statement standing for the whole text: parse error, too deep, or an analyzer fault. */
+function whole(
+  sql: string,
+  segments: readonly Segment[],
+  command: string,
+  flag: Flag,
+): AnalyzeResult {
+  const seg = wholeSegment(segments);
+  const text = segments.length === 0 ? sql : sql.slice(seg.start, seg.end);
+  const facts = finishFacts(simpleBody(command, [flag]), sha256(text), '', 0, 1);
+  const normalized = segments.length === 0 ? '' : normalizeSegment(sql, seg);
+  return { statements: [{ facts, text, normalized, effects: [], cacheKey: null }] };
+}
+
+export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
+  const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  if (!Number.isInteger(cacheSize) || cacheSize < 0) {
+    throw new PgwardError(
+      'PGW_CONFIG_INVALID',
+      `analyzer cacheSize must be a non-negative integer, got ${cacheSize}`,
+    );
+  }
+  if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > MAX_MAX_DEPTH) {
+    throw new PgwardError(
+      'PGW_CONFIG_INVALID',
+      `analyzer maxDepth must be an integer in 1..${MAX_MAX_DEPTH}, got ${maxDepth}`,
+    );
+  }
+  if (!loaded) {
+    throw new PgwardError('PGW_INTERNAL', 'loadAnalyzer() must complete before createAnalyzer()');
+  }
+  const cache = createLru<CachedStatement[]>(cacheSize);
+  let hits = 0;
+  let misses = 0;
+
+  function analyze(sql: string, ctx: AnalyzeContext): AnalyzeResult {
+    const m = FIXED.exec(sql);
+    if (m?.[1] !== undefined) return fixed(m[1], sql);
+    const scan = scanSql(sql);
+    if (scan.segments.length === 0) return empty();
+    // SECURITY: the parser reads a C string; a NUL would hide everything after it.
+    if (sql.includes('\u0000')) return whole(sql, scan.segments, 'UNKNOWN', 'parse_error');
+    // The parser takes milliseconds on absurd nesting; refuse it before parsing.
+    if (scan.maxParens > maxDepth) return whole(sql, scan.segments, 'UNKNOWN', 'too_deep');
+
+    const pathKey = ctx.searchPath.join('\u0000');
+    const key = scan.key === null ? null : `${pathKey}\u0003${scan.key}`;
+    const hit = key === null ? undefined : cache.get(key);
+    if (hit !== undefined && hit.length === scan.segments.length) {
+      hits++;
+      const statements = scan.segments.map((seg, i) => {
+        const c = hit[i] as CachedStatement;
+        const text = sql.slice(seg.start, seg.end);
+        return {
+          facts: finishFacts(c.body, sha256(text), c.fingerprint, i, hit.length),
+          text,
+          normalized: normalizeSegment(sql, seg),
+          effects: [],
+          cacheKey: `${pathKey}\u0003${seg.key}`,
+        };
+      });
+      return { statements };
+    }
+    misses++;
+
+    let stmts: readonly (RawLocation & { stmt?: unknown })[];
+    try {
+      stmts = parseSync(sql).stmts ?? [];
+    } catch {
+      // Syntax errors, and stack or memory exhaustion on absurd nesting, all fail closed.
+      return whole(sql, scan.segments, 'UNKNOWN', 'parse_error');
+    }
+    if (stmts.length === 0) return empty();
+    // The scanner's split is used when it agrees with the parser, so cache hits slice alike.
+    const aligned = key !== null && segmentsMatch(sql, stmts, scan.segments);
+    const segments = aligned ? scan.segments : segmentsFromParser(sql, stmts);
+    const out = analyzeParsed({ sql, stmts, segments, aligned, maxDepth }, ctx);
+    if (key !== null && out.reusable !== null) cache.set(key, out.reusable);
+    return { statements: out.statements };
+  }
+
+  return {
+    analyze(sql, ctx) {
+      try {
+        return analyze(sql, ctx);
+      } catch {
+        // SECURITY: an analyzer fault must deny the statement, never pass it or crash the session.
+        return whole(sql, [], 'UNKNOWN', 'unknown_node');
+      }
+    },
+    stats: () => ({ hits, misses, size: cache.size }),
+  };
+}

@@ -1,0 +1,323 @@
+// A small lexer for the hot path: splits a query string into statements, builds a literal-free
+// cache key and finds literals for the audit's normalized text, without calling the parser.
+// Mirrors PostgreSQL's scan.l for standard_conforming_strings = on.
+
+/** One non-empty statement: [start, end) spans its first to last token, without `;`. */
+export interface Segment {
+  start: number;
+  end: number;
+  /** [start, end) pairs of every literal (strings, numbers) inside the segment. */
+  literals: number[];
+  /** Highest `$n` parameter number seen in the segment. */
+  maxParam: number;
+  /** The segment's own literal-free form (see ScanResult.key); null when the text has none. */
+  key: string | null;
+}
+
+export interface ScanResult {
+  /**
+   * Literal-free form: literals replaced by a marker, comments and whitespace runs by one space.
+   * null when the text must not be cached (unterminated literal or comment, marker characters).
+   */
+  key: string | null;
+  segments: Segment[];
+  /** Deepest parenthesis nesting. */
+  maxParens: number;
+}
+
+const STRING_MARK = '\u0001';
+const NUMBER_MARK = '\u0002';
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+function isIdentStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 128;
+}
+
+function isIdentCont(c: number): boolean {
+  return isIdentStart(c) || (c >= 48 && c <= 57) || c === 36;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** End of a quoted run starting after the opening quote; `""`/`''` doubling; -1 if unterminated. */
+function endOfQuoted(sql: string, from: number, quote: number, backslash: boolean): number {
+  let i = from;
+  const n = sql.length;
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    if (backslash && c === 92) {
+      i += 2;
+      continue;
+    }
+    if (c === quote) {
+      if (sql.charCodeAt(i + 1) === quote) {
+        i += 2;
+        continue;
+      }
+      return i + 1;
+    }
+    i++;
+  }
+  return -1;
+}
+
+/** Length of a `$tag$` opener at `i`, or 0 when `$` does not start a dollar quote. */
+function dollarTagLength(sql: string, i: number): number {
+  let j = i + 1;
+  const first = sql.charCodeAt(j);
+  if (first === 36) return 2;
+  if (!isIdentStart(first)) return 0;
+  j++;
+  for (;;) {
+    const c = sql.charCodeAt(j);
+    if (c === 36) return j - i + 1;
+    if (!(isIdentStart(c) || isDigit(c))) return 0;
+    j++;
+  }
+}
+
+function endOfNumber(sql: string, i: number): number {
+  let j = i;
+  while (isDigit(sql.charCodeAt(j)) || sql.charCodeAt(j) === 95) j++;
+  if (sql.charCodeAt(j) === 46 && sql.charCodeAt(j + 1) !== 46) {
+    j++;
+    while (isDigit(sql.charCodeAt(j)) || sql.charCodeAt(j) === 95) j++;
+  }
+  const e = sql.charCodeAt(j);
+  if (e === 101 || e === 69) {
+    const s = sql.charCodeAt(j + 1);
+    if (isDigit(s)) j += 1;
+    else if ((s === 43 || s === 45) && isDigit(sql.charCodeAt(j + 2))) j += 2;
+    while (isDigit(sql.charCodeAt(j)) || sql.charCodeAt(j) === 95) j++;
+  }
+  // Trailing identifier characters: hex/octal/binary integers or "trailing junk" (an error).
+  while (isIdentCont(sql.charCodeAt(j)) && sql.charCodeAt(j) !== 36) j++;
+  return j;
+}
+
+/** End of a run of whitespace and comments starting at `i`; -1 for an unterminated comment. */
+function endOfGap(sql: string, i: number): number {
+  const n = sql.length;
+  let j = i;
+  while (j < n) {
+    const c = sql.charCodeAt(j);
+    if (isSpace(c)) j++;
+    else if (c === 45 && sql.charCodeAt(j + 1) === 45) {
+      j += 2;
+      while (j < n && sql.charCodeAt(j) !== 10 && sql.charCodeAt(j) !== 13) j++;
+    } else if (c === 47 && sql.charCodeAt(j + 1) === 42) {
+      // Block comments nest in PostgreSQL.
+      let level = 1;
+      j += 2;
+      while (j < n && level > 0) {
+        const d = sql.charCodeAt(j);
+        if (d === 47 && sql.charCodeAt(j + 1) === 42) {
+          level++;
+          j += 2;
+        } else if (d === 42 && sql.charCodeAt(j + 1) === 47) {
+          level--;
+          j += 2;
+        } else j++;
+      }
+      if (level > 0) return -1;
+    } else break;
+  }
+  return j;
+}
+
+/**
+ * Scans the whole string once. Never throws; malformed input yields `key: null` and segments
+ * that run to the end of the text.
+ */
+export function scanSql(sql: string): ScanResult {
+  const n = sql.length;
+  const segments: Segment[] = [];
+  let key = '';
+  let flushed = 0;
+  let cacheable = true;
+  let depth = 0;
+  let maxParens = 0;
+  let segStart = -1;
+  let segEnd = 0;
+  let literals: number[] = [];
+  let maxParam = 0;
+  let i = 0;
+  // Where each segment's first and last token sit in the key: [start, end) pairs.
+  const keySpans: number[] = [];
+  let keyStart = 0;
+  let keyEnd = 0;
+
+  /** Position in the key of text index `idx`, while sql[flushed, idx) is still pending verbatim. */
+  const keyPos = (idx: number) => key.length + (idx - flushed);
+  const closeSegment = () => {
+    if (segStart >= 0) {
+      segments.push({ start: segStart, end: segEnd, literals, maxParam, key: null });
+      keySpans.push(keyStart, keyEnd);
+    }
+    segStart = -1;
+    literals = [];
+    maxParam = 0;
+  };
+  const token = (start: number, end: number) => {
+    if (segStart < 0) {
+      segStart = start;
+      keyStart = keyPos(start);
+    }
+    segEnd = end;
+    keyEnd = keyPos(end);
+  };
+  const replace = (start: number, end: number, mark: string) => {
+    if (segStart < 0) {
+      segStart = start;
+      keyStart = keyPos(start);
+    }
+    key += sql.slice(flushed, start) + mark;
+    flushed = end;
+    literals.push(start, end);
+    segEnd = end;
+    keyEnd = key.length;
+  };
+  const space = (start: number, end: number) => {
+    key += `${sql.slice(flushed, start)} `;
+    flushed = end;
+  };
+
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    if (
+      isSpace(c) ||
+      (c === 45 && sql.charCodeAt(i + 1) === 45) ||
+      (c === 47 && sql.charCodeAt(i + 1) === 42)
+    ) {
+      // A gap: whitespace and comments, which become one space in the key.
+      const j = endOfGap(sql, i);
+      if (j < 0) {
+        cacheable = false;
+        space(i, n);
+        i = n;
+      } else {
+        if (j - i > 1 || c !== 32) space(i, j);
+        i = j;
+      }
+    } else if (c === 39) {
+      const end = endOfQuoted(sql, i + 1, 39, false);
+      if (end < 0) cacheable = false;
+      replace(i, end < 0 ? n : end, STRING_MARK);
+      i = end < 0 ? n : end;
+    } else if (c === 34) {
+      const end = endOfQuoted(sql, i + 1, 34, false);
+      if (end < 0) cacheable = false;
+      token(i, end < 0 ? n : end);
+      i = end < 0 ? n : end;
+    } else if (isIdentStart(c)) {
+      const next = sql.charCodeAt(i + 1);
+      // Prefixed literals: E'..' (backslash escapes), B'..' and X'..' (no doubling), N'..', U&'..'.
+      if (next === 39 && (c === 69 || c === 101)) {
+        const end = endOfQuoted(sql, i + 2, 39, true);
+        if (end < 0) cacheable = false;
+        replace(i, end < 0 ? n : end, STRING_MARK);
+        i = end < 0 ? n : end;
+      } else if (next === 39 && (c === 66 || c === 98 || c === 88 || c === 120)) {
+        const q = sql.indexOf("'", i + 2);
+        if (q < 0) cacheable = false;
+        replace(i, q < 0 ? n : q + 1, STRING_MARK);
+        i = q < 0 ? n : q + 1;
+      } else if (next === 39 && (c === 78 || c === 110)) {
+        const end = endOfQuoted(sql, i + 2, 39, false);
+        if (end < 0) cacheable = false;
+        replace(i, end < 0 ? n : end, STRING_MARK);
+        i = end < 0 ? n : end;
+      } else if (next === 38 && (c === 85 || c === 117) && sql.charCodeAt(i + 2) === 39) {
+        const end = endOfQuoted(sql, i + 3, 39, false);
+        if (end < 0) cacheable = false;
+        replace(i, end < 0 ? n : end, STRING_MARK);
+        i = end < 0 ? n : end;
+      } else if (next === 38 && (c === 85 || c === 117) && sql.charCodeAt(i + 2) === 34) {
+        const end = endOfQuoted(sql, i + 3, 34, false);
+        if (end < 0) cacheable = false;
+        token(i, end < 0 ? n : end);
+        i = end < 0 ? n : end;
+      } else {
+        let j = i + 1;
+        while (j < n && isIdentCont(sql.charCodeAt(j))) j++;
+        token(i, j);
+        i = j;
+      }
+    } else if (isDigit(c) || (c === 46 && isDigit(sql.charCodeAt(i + 1)))) {
+      const end = endOfNumber(sql, i);
+      replace(i, end, NUMBER_MARK);
+      i = end;
+    } else if (c === 36) {
+      if (isDigit(sql.charCodeAt(i + 1))) {
+        let j = i + 1;
+        while (j < n && isDigit(sql.charCodeAt(j))) j++;
+        const num = Number(sql.slice(i + 1, j));
+        if (num > maxParam) maxParam = num;
+        token(i, j);
+        i = j;
+      } else {
+        const len = dollarTagLength(sql, i);
+        if (len === 0) {
+          token(i, i + 1);
+          i++;
+        } else {
+          const close = sql.indexOf(sql.slice(i, i + len), i + len);
+          if (close < 0) cacheable = false;
+          const end = close < 0 ? n : close + len;
+          replace(i, end, STRING_MARK);
+          i = end;
+        }
+      }
+    } else if (c === 59) {
+      closeSegment();
+      i++;
+    } else {
+      if (c === 40) {
+        depth++;
+        if (depth > maxParens) maxParens = depth;
+      } else if (c === 41 && depth > 0) depth--;
+      // SECURITY: a marker character in the text itself could make two statements share a key.
+      else if (c === 1 || c === 2) cacheable = false;
+      token(i, i + 1);
+      i++;
+    }
+  }
+  closeSegment();
+  if (!cacheable) return { key: null, segments, maxParens };
+  key += sql.slice(flushed);
+  for (let k = 0; k < segments.length; k++) {
+    const seg = segments[k] as Segment;
+    seg.key = key.slice(keySpans[2 * k], keySpans[2 * k + 1]);
+  }
+  return { key: trimSpaces(key), segments, maxParens };
+}
+
+/** Strips ASCII spaces only: other characters, such as U+00A0, are identifier characters. */
+function trimSpaces(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && s.charCodeAt(a) === 32) a++;
+  while (b > a && s.charCodeAt(b - 1) === 32) b--;
+  return s.slice(a, b);
+}
+
+/** The segment's text with each literal replaced by `$n`, numbered after its highest parameter. */
+export function normalizeSegment(sql: string, seg: Segment): string {
+  if (seg.literals.length === 0) return sql.slice(seg.start, seg.end);
+  let out = '';
+  let from = seg.start;
+  let next = seg.maxParam;
+  for (let k = 0; k < seg.literals.length; k += 2) {
+    const a = seg.literals[k] ?? from;
+    const b = seg.literals[k + 1] ?? a;
+    next++;
+    out += `${sql.slice(from, a)}$${next}`;
+    from = b;
+  }
+  return out + sql.slice(from, seg.end);
+}

@@ -1,0 +1,104 @@
+// Assembles frozen StatementFacts from a walker's body, and decides which facts are reusable
+// for another text with the same literal-free form (the cache and the statement's cacheKey).
+import { hash } from 'node:crypto';
+import { fingerprintSync } from 'libpg-query';
+import { type FactsBody, FactsBuilder, type PendingEffect } from './builder.js';
+import type { Effect, Flag, StatementFacts } from './facts.js';
+
+/**
+ * Facts that cannot depend on a literal value. Anything else (settings, COPY, EXPLAIN options,
+ * PREPARE/EXECUTE/cursors, flagged functions whose arguments matter) is analyzed every time.
+ */
+const REUSABLE_COMMANDS: ReadonlySet<string> = new Set([
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'MERGE',
+]);
+const REUSABLE_FLAGS: ReadonlySet<Flag> = new Set([
+  'dml_in_cte',
+  'locking_clause',
+  'system_catalog',
+]);
+
+export function isReusable(body: FactsBody, effects: readonly unknown[]): boolean {
+  return (
+    REUSABLE_COMMANDS.has(body.command) &&
+    body.flags.every((f) => REUSABLE_FLAGS.has(f)) &&
+    body.settings === undefined &&
+    effects.length === 0
+  );
+}
+
+export function sha256(text: string): string {
+  return hash('sha256', text, 'hex');
+}
+
+/** libpg-query's fingerprint, or '' when the text does not parse. */
+export function fingerprintOf(text: string): string {
+  try {
+    return fingerprintSync(text);
+  } catch {
+    return '';
+  }
+}
+
+/** Freezes a body in place: cached facts share it. */
+export function freezeBody(body: FactsBody): FactsBody {
+  for (const r of body.reads) Object.freeze(Object.freeze(r).columns);
+  for (const w of body.writes) Object.freeze(Object.freeze(w).columns);
+  for (const s of body.settings ?? []) Object.freeze(s);
+  for (const o of body.objects ?? []) Object.freeze(o);
+  Object.freeze(body.reads);
+  Object.freeze(body.writes);
+  Object.freeze(body.functions);
+  Object.freeze(body.flags);
+  if (body.settings !== undefined) Object.freeze(body.settings);
+  if (body.objects !== undefined) Object.freeze(body.objects);
+  return Object.freeze(body);
+}
+
+/** A body with only a command and flags. */
+export function simpleBody(command: string, flags: readonly Flag[]): FactsBody {
+  const b = new FactsBuilder();
+  for (const f of flags) b.flag(f);
+  return freezeBody(b.build(command));
+}
+
+/** The frozen facts of one statement of a query string. */
+export function finishFacts(
+  body: FactsBody,
+  sha: string,
+  fingerprint: string,
+  index: number,
+  count: number,
+): StatementFacts {
+  return Object.freeze({
+    sha256: sha,
+    fingerprint,
+    index,
+    count,
+    command: body.command,
+    reads: body.reads,
+    writes: body.writes,
+    functions: body.functions,
+    flags: body.flags,
+    ...(body.settings === undefined ? {} : { settings: body.settings }),
+    ...(body.objects === undefined ? {} : { objects: body.objects }),
+    estimated_rows: null,
+  });
+}
+
+/** Prepare/DeclareCursor effects carry the inner statement's facts under the outer statement's ids. */
+export function finishEffect(e: PendingEffect, outer: StatementFacts): Effect {
+  if (e.type !== 'Prepare' && e.type !== 'DeclareCursor') return e;
+  const inner = finishFacts(
+    freezeBody(e.body),
+    outer.sha256,
+    outer.fingerprint,
+    outer.index,
+    outer.count,
+  );
+  return { type: e.type, name: e.name, facts: inner };
+}

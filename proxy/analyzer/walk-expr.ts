@@ -1,0 +1,270 @@
+// Walks expressions: resolves column references to the tables of the enclosing query levels,
+// records function calls (flagging the ones that reach outside) and descends into subqueries.
+import type { ColumnRef, FuncCall, SubLink } from 'libpg-query';
+import {
+  type AstObject,
+  constString,
+  isWrapped,
+  nodeType,
+  type Rel,
+  type Scope,
+  strings,
+  type Walker,
+} from './builder.js';
+import { breaksLexing, classifyFunction, parseSearchPath, resolveFunction } from './names.js';
+
+/** Expression node types with no meaning of their own here: their children are walked. */
+const TRANSPARENT: ReadonlySet<string> = new Set([
+  'A_Expr',
+  'A_ArrayExpr',
+  'A_Indices',
+  'A_Indirection',
+  'BoolExpr',
+  'BooleanTest',
+  'CaseExpr',
+  'CaseWhen',
+  'CoalesceExpr',
+  'CollateClause',
+  'GroupingFunc',
+  'GroupingSet',
+  'IndexElem',
+  'JsonAggConstructor',
+  'JsonArgument',
+  'JsonArrayAgg',
+  'JsonArrayConstructor',
+  'JsonArrayQueryConstructor',
+  'JsonBehavior',
+  'JsonFormat',
+  'JsonFuncExpr',
+  'JsonIsPredicate',
+  'JsonKeyValue',
+  'JsonObjectAgg',
+  'JsonObjectConstructor',
+  'JsonOutput',
+  'JsonParseExpr',
+  'JsonReturning',
+  'JsonScalarExpr',
+  'JsonSerializeExpr',
+  'JsonTableColumn',
+  'JsonTablePathSpec',
+  'JsonValueExpr',
+  'List',
+  'MinMaxExpr',
+  'MultiAssignRef',
+  'NamedArgExpr',
+  'NullTest',
+  'RangeTableFuncCol',
+  'ResTarget',
+  'RowExpr',
+  'SortBy',
+  'WindowDef',
+  'XmlExpr',
+  'XmlSerialize',
+]);
+
+/** Leaf node types: nothing below them can read data or call a function. */
+const LEAVES: ReadonlySet<string> = new Set([
+  'A_Const',
+  'A_Star',
+  'BitString',
+  'Boolean',
+  'CurrentOfExpr',
+  'Float',
+  'Integer',
+  'MergeSupportFunc',
+  'ParamRef',
+  'RoleSpec',
+  'SQLValueFunction',
+  'SetToDefault',
+  'String',
+  'TypeName',
+]);
+
+const QUERIES: ReadonlySet<string> = new Set([
+  'SelectStmt',
+  'InsertStmt',
+  'UpdateStmt',
+  'DeleteStmt',
+  'MergeStmt',
+]);
+
+export function walkExpr(w: Walker, node: unknown, scope: Scope | null, depth: number): void {
+  if (node === null || typeof node !== 'object') return;
+  if (depth > w.maxDepth) {
+    w.b.flag('too_deep');
+    return;
+  }
+  if (Array.isArray(node)) {
+    for (const n of node) walkExpr(w, n, scope, depth + 1);
+    return;
+  }
+  const type = nodeType(node);
+  if (type === undefined) return;
+  if (!isWrapped(node as AstObject)) {
+    walkFields(w, node as AstObject, scope, depth + 1);
+    return;
+  }
+  const v = (node as AstObject)[type];
+  if (LEAVES.has(type)) return;
+  switch (type) {
+    case 'ColumnRef':
+      resolveColumnRef(w, v as ColumnRef, scope);
+      return;
+    case 'FuncCall':
+      walkFuncCall(w, v as FuncCall, scope, depth);
+      return;
+    case 'SubLink': {
+      const s = v as SubLink;
+      walkExpr(w, s.testexpr, scope, depth + 1);
+      w.query(w, s.subselect, scope, depth + 1);
+      return;
+    }
+    case 'TypeCast':
+      walkExpr(w, (v as { arg?: unknown }).arg, scope, depth + 1);
+      return;
+    default:
+      if (QUERIES.has(type)) {
+        w.query(w, node, scope, depth + 1);
+        return;
+      }
+      if (TRANSPARENT.has(type)) {
+        walkFields(w, v as AstObject, scope, depth + 1);
+        return;
+      }
+      // SECURITY: an expression we do not understand might read or call anything.
+      w.b.flag('unknown_node');
+  }
+}
+
+/** Walks every child of a node whose fields carry no special meaning. */
+export function walkFields(w: Walker, obj: AstObject, scope: Scope | null, depth: number): void {
+  if (depth > w.maxDepth) {
+    w.b.flag('too_deep');
+    return;
+  }
+  for (const k in obj) {
+    const f = obj[k];
+    if (f !== null && typeof f === 'object') walkExpr(w, f, scope, depth + 1);
+  }
+}
+
+function addColumn(w: Walker, rel: Rel, column: string): void {
+  if (rel.kind === 'table') w.b.read(rel.schema, rel.table).add(column);
+  else for (const m of rel.members) addColumn(w, m, column);
+}
+
+/** Finds a relation by its reference name (alias, or table name when unaliased), innermost first. */
+export function findRel(
+  scope: Scope | null,
+  schema: string | undefined,
+  name: string,
+): Rel | undefined {
+  for (let s = scope; s !== null; s = s.parent) {
+    for (const r of s.rels) {
+      if (
+        schema === undefined
+          ? r.name === name
+          : r.kind === 'table' && r.table === name && r.schema === schema
+      ) {
+        return r;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** `SELECT *`: every relation of the innermost query level with relations. */
+function starAll(w: Walker, scope: Scope | null): void {
+  for (let s = scope; s !== null; s = s.parent) {
+    if (s.rels.length === 0) continue;
+    for (const r of s.rels) if (r.kind === 'table') addColumn(w, r, '*');
+    return;
+  }
+}
+
+/**
+ * An unqualified column: attributed to every table of its level and, since a correlated
+ * reference to an outer level is possible, to outer levels too, until a level whose derived
+ * relation (subquery, CTE) is known to have the column.
+ * SECURITY: over-attribution is the fail-closed direction; a predicate on a masked column of an
+ * outer query must never go unseen.
+ */
+export function resolveUnqualified(w: Walker, scope: Scope | null, column: string): void {
+  const whole = findRel(scope, undefined, column);
+  if (whole !== undefined) addColumn(w, whole, '*');
+  for (let s = scope; s !== null; s = s.parent) {
+    let definite = false;
+    for (const r of s.rels) {
+      if (r.kind === 'table') addColumn(w, r, column);
+      else if (r.members.length === 0 && r.columns?.includes(column)) definite = true;
+    }
+    if (definite) return;
+  }
+}
+
+export function resolveColumnRef(w: Walker, ref: ColumnRef, scope: Scope | null): void {
+  const fields = ref.fields ?? [];
+  const star = nodeType(fields[fields.length - 1]) === 'A_Star';
+  const names = strings(fields);
+  const col = star ? '*' : (names[names.length - 1] ?? '*');
+  if (fields.length === 1) {
+    if (star) starAll(w, scope);
+    else resolveUnqualified(w, scope, col);
+    return;
+  }
+  const quals = star ? names : names.slice(0, -1);
+  // rel.col, schema.rel.col, db.schema.rel.col; otherwise a composite column's field.
+  let rel: Rel | undefined;
+  if (quals.length === 1) rel = findRel(scope, undefined, quals[0] ?? '');
+  else if (quals.length >= 2) {
+    rel = findRel(scope, quals[quals.length - 2], quals[quals.length - 1] ?? '');
+  }
+  if (rel !== undefined) {
+    addColumn(w, rel, col);
+    return;
+  }
+  const first = names[0] ?? '';
+  const firstRel = findRel(scope, undefined, first);
+  if (firstRel !== undefined) addColumn(w, firstRel, names[1] ?? '*');
+  else resolveUnqualified(w, scope, first);
+}
+
+const TRUE_WORDS: ReadonlySet<string> = new Set(['true', 't', 'on', 'yes', 'y', '1']);
+
+function walkFuncCall(w: Walker, f: FuncCall, scope: Scope | null, depth: number): void {
+  const name = resolveFunction(strings(f.funcname), w.path);
+  w.b.functions.add(name);
+  const cls = classifyFunction(name);
+  if (cls !== null) w.b.flag(cls);
+  if (cls === 'set_config') setConfig(w, f.args ?? []);
+  walkExpr(w, f.args, scope, depth + 1);
+  walkExpr(w, f.agg_order, scope, depth + 1);
+  walkExpr(w, f.agg_filter, scope, depth + 1);
+  if (f.over !== undefined) walkFields(w, f.over as AstObject, scope, depth + 1);
+}
+
+/** set_config(name, value, is_local): a SET in disguise. */
+function setConfig(w: Walker, args: readonly unknown[]): void {
+  const name = constString(args[0]);
+  const value = constString(args[1]);
+  const localText = constString(args[2]);
+  const local = localText != null && TRUE_WORDS.has(localText.toLowerCase());
+  if (typeof name !== 'string' || value === undefined || localText === undefined) {
+    // SECURITY: we cannot see which parameter or value: treat as SQL we cannot see through.
+    w.b.flag('dynamic_sql');
+  }
+  const lname = typeof name === 'string' ? name.toLowerCase() : '*';
+  w.b.setting({ name: lname, value: value ?? null, local });
+  if (breaksLexing(lname, value)) w.b.flag('dynamic_sql');
+  if (lname === 'role' || lname === '*') w.b.flag('role_change');
+  if (lname === 'session_authorization' || lname === '*') {
+    w.b.flag('session_authorization');
+    w.b.flag('role_change');
+  }
+  if (lname === 'search_path' || lname === '*') {
+    w.b.flag('search_path_change');
+    const path = typeof value === 'string' ? parseSearchPath(value) : null;
+    if (path === null) w.b.flag('dynamic_sql');
+    else w.b.effects.push({ type: 'SetSearchPath', path, local });
+  }
+}
