@@ -19,10 +19,18 @@ export type ConfigResult =
       readonly ok: true;
       readonly config: PgwardConfigResolved;
       readonly secret: (ref: SecretRef) => Buffer;
+      /** Relative paths in the config resolve against this directory. */
+      readonly configDir: string;
     }
   | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+const ajv = new Ajv({
+  allErrors: true,
+  useDefaults: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+});
 const validate = ajv.compile<PgwardConfigResolved>(schema);
 
 const ENV_PREFIX = 'PGWARD_';
@@ -133,7 +141,7 @@ export function loadConfig(text: string, env: NodeJS.ProcessEnv, baseDir: string
     }
   }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: deepFreeze(doc as PgwardConfigResolved), secret };
+  return { ok: true, config: deepFreeze(doc as PgwardConfigResolved), secret, configDir: baseDir };
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): ConfigResult {

@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config.js';
+import { policyCommand } from './policy-commands.js';
 import { serve } from './serve.js';
 
 const USAGE = `usage: pgward <command> [options]
@@ -11,6 +12,10 @@ commands:
   serve --config <file>     run the gateway
   config check --config <file>
                             validate a config file and print every problem
+  policy build --source <dir> --out <dir> [--revision <sha>]
+                            validate, test-compile and build the WASM policy bundle
+  policy test --source <dir>
+                            schema-validate JSON, opa fmt/check, opa test
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -20,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
       return runServe(rest);
     case 'config':
       return runConfigCheck(rest);
+    case 'policy':
+      return policyCommand(rest, process.env);
     case undefined:
     case 'help':
     case '--help':
@@ -54,7 +61,12 @@ function configFrom(args: string[]) {
 async function runServe(args: string[]): Promise<number> {
   const loaded = configFrom(args);
   if (loaded === null) return 2;
-  await serve({ config: loaded.config, secret: loaded.secret, env: process.env });
+  await serve({
+    config: loaded.config,
+    secret: loaded.secret,
+    configDir: loaded.configDir,
+    env: process.env,
+  });
   return -1;
 }
 

@@ -9,11 +9,13 @@ import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/confi
 
 type WorkerMessage =
   | { type: 'listening'; port: number; host: string }
+  | { type: 'failed' }
   | { type: 'cancel'; worker: number; pid: number; secret: number };
 
 export interface ServeOptions {
   readonly config: PgwardConfigResolved;
   readonly secret: (ref: SecretRef) => Buffer;
+  readonly configDir: string;
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -36,6 +38,7 @@ async function runWorker(
   const gateway = createGateway({
     config: options.config,
     secret: options.secret,
+    configDir: options.configDir,
     log,
     workerIndex: index,
     ...(clustered
@@ -48,7 +51,15 @@ async function runWorker(
   process.on('message', (msg: WorkerMessage) => {
     if (msg.type === 'cancel') gateway.cancelLocal(msg.pid, msg.secret);
   });
-  const address = await gateway.listen();
+  let address: Awaited<ReturnType<typeof gateway.listen>>;
+  try {
+    address = await gateway.listen();
+  } catch (err) {
+    log.error('gateway failed to start', { err });
+    process.exitCode = 1;
+    if (clustered) process.send?.({ type: 'failed' });
+    process.exit(1);
+  }
   if (clustered) process.send?.({ type: 'listening', port: address.port, host: address.address });
   else log.info('listening', { host: address.address, port: address.port, workers: 1 });
   const stop = (signal: string) => {
@@ -80,6 +91,11 @@ function runPrimary(count: number, log: Logger): Promise<void> {
             log.info('listening', { host: msg.host, port: msg.port, workers: count });
         } else if (msg.type === 'cancel') {
           byIndex.get(msg.worker)?.send(msg);
+        } else if (msg.type === 'failed') {
+          // A worker that cannot start (bad bundle, port taken) stops the whole gateway: fail closed.
+          stopping = true;
+          process.exitCode = 1;
+          for (const w of byIndex.values()) w.process.kill('SIGTERM');
         }
       });
       worker.on('exit', (code, signal) => {

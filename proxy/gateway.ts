@@ -2,14 +2,23 @@
 // process; the CLI runs one per worker and routes cancel requests between them.
 
 import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from '../lib/log.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { createStaticPasswordAuthenticator } from './auth/static-passwords.js';
 import { createCancelRegistry, workerOfPid } from './cancel/cancel-keys.js';
+import { createJudge } from './decider/judge.js';
+import {
+  createPolicySource,
+  createStatementAnalyzer,
+  loadEvaluator,
+  type SwappablePolicySource,
+} from './decider/policy-runtime.js';
 import { type LoginDeps, login } from './listener/login.js';
 import { normaliseSearchPath } from './listener/startup-params.js';
+import type { GatePolicy, StatementEvent } from './session/gate.js';
 import type { Session } from './session/session.js';
 import type { UpstreamTarget } from './upstream/connect-upstream.js';
 import { clientErrors } from './wire/client-errors.js';
@@ -23,12 +32,20 @@ export interface GatewayDeps {
   readonly workerIndex?: number;
   /** Delivers a CancelRequest whose pid belongs to another worker; absent in a single process. */
   readonly forwardCancel?: (worker: number, pid: number, secret: number) => void;
+  /** Directory that relative paths in the config (bundle_dir) are resolved against. */
+  readonly configDir?: string;
+  /** Epoch milliseconds; injected so grant expiry is testable to the second. */
+  readonly now?: () => number;
+  /** Every judged request, for audit. */
+  readonly onStatement?: (session: Session, event: StatementEvent) => void;
 }
 
 export interface Gateway extends AsyncDisposable {
   listen(): Promise<AddressInfo>;
   /** Listens on a server handle shared by the cluster primary (node:cluster does this implicitly). */
   readonly server: net.Server;
+  /** The serving policy (null revision while none, or when policy is disabled). */
+  readonly policySource: SwappablePolicySource;
   readonly sessionCount: number;
   readonly connectionCount: number;
   /** Runs a cancel for a pid owned by this process. */
@@ -86,7 +103,37 @@ export function createGateway(deps: GatewayDeps): Gateway {
       })),
     );
   const cancelLocal = (pid: number, secret: number): boolean => registry.cancelLocal(pid, secret);
+  let policy: GatePolicy | null = null;
+  const policySource = createPolicySource(null);
+  const initPolicy = async (): Promise<void> => {
+    const settings = config.policy;
+    if (settings.disabled) {
+      log.warn('policy disabled: the gateway is a transparent relay and judges nothing');
+      return;
+    }
+    if (settings.bundle_dir === undefined) throw new Error('policy.bundle_dir is required');
+    const dir = path.resolve(deps.configDir ?? process.cwd(), settings.bundle_dir);
+    const [evaluator, analyzer] = await Promise.all([
+      loadEvaluator(dir, settings.max_memory_pages, log),
+      createStatementAnalyzer(settings.analyzer_cache_size),
+    ]);
+    policySource.swap(evaluator);
+    log.info('policy bundle loaded', { revision: evaluator.revision });
+    policy = {
+      analyzer,
+      judge: createJudge({
+        source: policySource,
+        now: deps.now ?? Date.now,
+        cacheSize: settings.decision_cache_size,
+      }),
+      maxNamed: settings.max_named_objects,
+    };
+  };
   const loginDeps: LoginDeps = {
+    get policy() {
+      return policy;
+    },
+    ...(deps.onStatement !== undefined ? { onStatement: deps.onStatement } : {}),
     log,
     tls,
     allowCleartextOnLoopback: config.auth.allow_cleartext_on_loopback,
@@ -125,11 +172,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     // SECURITY: a socket error must end that connection only, never the process.
     socket.on('error', (err) => log.debug('client socket error', { err }));
     if (closing) {
-      socket.end(clientErrors.adminShutdown().bytes);
+      turnAway(socket, clientErrors.adminShutdown().bytes);
       return;
     }
     if (sockets.size >= config.limits.max_connections) {
-      socket.end(clientErrors.tooManyConnections().bytes);
+      turnAway(socket, clientErrors.tooManyConnections().bytes);
       return;
     }
     sockets.add(socket);
@@ -166,16 +213,30 @@ export function createGateway(deps: GatewayDeps): Gateway {
     get connectionCount() {
       return sockets.size;
     },
-    listen: () =>
-      new Promise((resolve, reject) => {
+    policySource,
+    listen: async () => {
+      await initPolicy();
+      return new Promise<AddressInfo>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.listen.port, config.listen.host, () => {
           server.removeListener('error', reject);
           resolve(server.address() as AddressInfo);
         });
-      }),
+      });
+    },
     cancelLocal,
     shutdown,
     [Symbol.asyncDispose]: () => shutdown(0),
   };
+}
+
+/**
+ * Refuses a connection that never reaches login. The socket was paused on connect, so it would never read
+ * the peer's FIN and never close (leaking the fd and keeping server.close() from completing): read and
+ * discard until EOF, and destroy it after a grace period in any case.
+ */
+function turnAway(socket: net.Socket, bytes: Buffer): void {
+  socket.resume();
+  socket.end(bytes);
+  setTimeout(() => socket.destroy(), 1000).unref();
 }

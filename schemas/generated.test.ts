@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 const run = (script: string) => () =>
-  expect(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' })).not.toThrow();
+  expect(() =>
+    execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' }),
+  ).not.toThrow();
 
 describe('generated from schemas', () => {
   it('schemas/generated is up to date', run('scripts/gen-types.mjs'));

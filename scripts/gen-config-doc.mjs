@@ -1,7 +1,9 @@
 // Writes docs/configuration.md from schemas/config.schema.json; `--check` fails when the file drifts.
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const schema = JSON.parse(readFileSync(new URL('../schemas/config.schema.json', import.meta.url), 'utf8'));
+const schema = JSON.parse(
+  readFileSync(new URL('../schemas/config.schema.json', import.meta.url), 'utf8'),
+);
 const rows = [];
 
 function typeOf(node) {
@@ -15,7 +17,8 @@ function typeOf(node) {
 function fmtDefault(node) {
   if (!('default' in node)) return '';
   const d = node.default;
-  if (typeof d === 'object' && d !== null && !Array.isArray(d) && Object.keys(d).length === 0) return '';
+  if (typeof d === 'object' && d !== null && !Array.isArray(d) && Object.keys(d).length === 0)
+    return '';
   return `\`${JSON.stringify(d)}\``;
 }
 
@@ -31,7 +34,8 @@ function walk(node, path, required) {
       `| \`${p}\` | ${typeOf(child)} | ${(required ?? []).includes(key) ? 'yes' : ''} | ${fmtDefault(child)} | ${[child.description ?? '', limits.join(', ')].filter(Boolean).join(' ')} |`,
     );
     if (child.type === 'object' || child.properties) walk(child, p, child.required);
-    if (child.type === 'array' && child.items?.properties) walk(child.items, `${p}[]`, child.items.required);
+    if (child.type === 'array' && child.items?.properties)
+      walk(child.items, `${p}[]`, child.items.required);
   }
 }
 walk(schema, '', schema.required);

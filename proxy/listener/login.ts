@@ -8,6 +8,8 @@ import { PgwardError, toError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { CancelRegistry } from '../cancel/cancel-keys.js';
+import type { JudgeContext } from '../decider/judge.js';
+import { type GatePolicy, type StatementEvent, StatementGate } from '../session/gate.js';
 import { newSessionId, Session, type SessionLimits } from '../session/session.js';
 import {
   cancelUpstream,
@@ -28,7 +30,7 @@ import {
 import { type ClientError, clientErrors } from '../wire/client-errors.js';
 import { decodeStartupPacket } from '../wire/startup.js';
 import { PacketReader } from './packet-reader.js';
-import { judgeStartup, type StartupPolicy } from './startup-params.js';
+import { judgeStartup, type StartupPolicy, searchPathList } from './startup-params.js';
 
 export interface LoginDeps {
   readonly log: Logger;
@@ -45,6 +47,9 @@ export interface LoginDeps {
   readonly registry: CancelRegistry;
   /** Routes a CancelRequest to whichever worker owns the pid. */
   readonly routeCancel: (pid: number, secret: number) => void;
+  /** Policy mode: analyzer and judge shared by all sessions. Null: a transparent relay. */
+  readonly policy: GatePolicy | null;
+  readonly onStatement?: (session: Session, event: StatementEvent) => void;
   readonly onSession: (session: Session) => void;
   readonly onSessionClose: (session: Session) => void;
 }
@@ -181,24 +186,46 @@ export async function login(raw: Socket, deps: LoginDeps): Promise<void> {
         (err: unknown) => log.warn('cancel forwarding failed', { session: id, err }),
       );
     });
-    const session = new Session(
-      socket,
-      upstream,
-      {
-        id,
-        identity: auth.identity,
-        database: verdict.database,
-        applicationName: verdict.applicationName,
-        clientAddr,
-      },
-      {
-        log,
-        limits: deps.limits,
-        cancelKey,
-        cancelUpstream: () => deps.registry.cancelLocal(cancelKey.pid, cancelKey.secret),
-        onClose: deps.onSessionClose,
-      },
-    );
+    const info = {
+      id,
+      identity: auth.identity,
+      database: verdict.database,
+      applicationName: verdict.applicationName,
+      clientAddr,
+    };
+    let session: Session | null = null;
+    const gate: StatementGate | null =
+      deps.policy === null
+        ? null
+        : new StatementGate(
+            deps.policy,
+            log,
+            searchPathList(
+              upstream.parameters.get('search_path') ??
+                verdict.settings.get('search_path') ??
+                '"$user", public',
+            ),
+            (): JudgeContext => ({
+              identity: info.identity,
+              sessionId: id,
+              database: info.database,
+              applicationName: info.applicationName,
+              clientAddr,
+              searchPath: gate!.searchPath,
+              inTransaction: session !== null && !session.idleTransaction,
+            }),
+            (event) => {
+              if (session !== null) deps.onStatement?.(session, event);
+            },
+          );
+    session = new Session(socket, upstream, info, {
+      log,
+      limits: deps.limits,
+      cancelKey,
+      cancelUpstream: () => deps.registry.cancelLocal(cancelKey.pid, cancelKey.secret),
+      onClose: deps.onSessionClose,
+      ...(gate === null ? {} : { gate }),
+    });
     const greeting: Buffer[] = [authenticationOk()];
     for (const [name, value] of upstream.parameters) {
       greeting.push(

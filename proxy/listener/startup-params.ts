@@ -112,3 +112,16 @@ function splitWords(input: string): string[] {
   if (inWord) words.push(current);
   return words;
 }
+
+/** Splits a search_path setting into schema names the way the server reads it (quotes keep case). */
+export function searchPathList(value: string): string[] {
+  const out: string[] = [];
+  for (const raw of value.split(',')) {
+    const item = raw.trim();
+    if (item === '') continue;
+    if (item.startsWith('"') && item.endsWith('"') && item.length >= 2) {
+      out.push(item.slice(1, -1).replaceAll('""', '"'));
+    } else out.push(item.toLowerCase());
+  }
+  return out;
+}

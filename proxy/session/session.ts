@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { assertNever } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../auth/authenticator.js';
 import type { CancelKey } from '../cancel/cancel-keys.js';
@@ -10,6 +11,7 @@ import type { UpstreamConnection } from '../upstream/connect-upstream.js';
 import { parameterStatus, TransactionStatus } from '../wire/backend-messages.js';
 import { type ClientError, clientErrors } from '../wire/client-errors.js';
 import { Disposition, dispositionTable, Framer } from '../wire/framer.js';
+import type { StatementGate } from './gate.js';
 
 export type SessionId = string & { readonly __brand: 'SessionId' };
 
@@ -42,7 +44,7 @@ const SERVER_TABLE = dispositionTable({
   '1': F,
   '2': F,
   '3': F,
-  A: F,
+  A: I,
   C: F,
   c: F,
   d: F,
@@ -62,6 +64,51 @@ const SERVER_TABLE = dispositionTable({
   S: I,
   Z: I,
 });
+
+/** In policy mode every message that starts, names or ends a request is inspected by the gate. */
+const GATED_CLIENT_TABLE = dispositionTable({
+  Q: I,
+  P: I,
+  B: I,
+  E: I,
+  D: F,
+  C: I,
+  H: F,
+  S: I,
+  F: I,
+  d: F,
+  c: F,
+  f: F,
+  X: I,
+});
+
+/** In policy mode ErrorResponse is inspected too: a denial's injected error is rewritten. */
+const GATED_SERVER_TABLE = dispositionTable({
+  '1': F,
+  '2': F,
+  '3': F,
+  A: I,
+  C: F,
+  c: F,
+  d: F,
+  D: F,
+  E: I,
+  G: F,
+  H: F,
+  I: F,
+  n: F,
+  N: F,
+  s: F,
+  t: F,
+  T: F,
+  V: F,
+  W: F,
+  v: F,
+  S: I,
+  Z: I,
+});
+const ERROR_RESPONSE = 0x45;
+const NOTIFICATION_RESPONSE = 0x41;
 
 const Q = 0x51;
 const SYNC = 0x53;
@@ -91,6 +138,8 @@ export interface SessionDeps {
   /** Sends a CancelRequest to the upstream backend of this session. */
   readonly cancelUpstream: () => void;
   readonly onClose: (session: Session) => void;
+  /** Policy mode: every request passes the gate. Absent: a transparent relay. */
+  readonly gate?: StatementGate;
 }
 
 export type SessionPhase = 'relaying' | 'draining' | 'closed';
@@ -102,6 +151,8 @@ export class Session {
   readonly #deps: SessionDeps;
   readonly #fromClient: Framer;
   readonly #fromServer: Framer;
+  readonly #gate: StatementGate | null;
+  readonly #upstreamPid: number;
   #phase: SessionPhase = 'relaying';
   #pending = 0;
   #txStatus: number = TransactionStatus.idle;
@@ -119,12 +170,14 @@ export class Session {
     this.#deps = deps;
     this.#txStatus = upstream.transactionStatus;
     const { limits } = deps;
+    this.#gate = deps.gate ?? null;
+    this.#upstreamPid = upstream.pid;
     this.#fromClient = new Framer(
-      CLIENT_TABLE,
+      this.#gate === null ? CLIENT_TABLE : GATED_CLIENT_TABLE,
       { maxInspectLength: limits.maxMessageBytes, maxForwardLength: limits.maxMessageBytes },
       {
         forward: (bytes) => this.#outToServer.push(bytes),
-        message: (type, _body, raw) => this.#onClientMessage(type, raw),
+        message: (type, body, raw) => this.#onClientMessage(type, body, raw),
         fault: (err) =>
           this.close(
             err.code === 'PGW_WIRE_MESSAGE_TOO_LARGE'
@@ -135,7 +188,7 @@ export class Session {
       },
     );
     this.#fromServer = new Framer(
-      SERVER_TABLE,
+      this.#gate === null ? SERVER_TABLE : GATED_SERVER_TABLE,
       { maxInspectLength: limits.maxBackendMessageBytes, maxForwardLength: 0x7fffffff },
       {
         forward: (bytes) => this.#outToClient.push(bytes),
@@ -155,6 +208,11 @@ export class Session {
   /** Idle means: no request in flight and no open transaction. */
   get idle(): boolean {
     return this.#pending === 0 && this.#txStatus === TransactionStatus.idle;
+  }
+
+  /** True outside a transaction block (ReadyForQuery status 'I'). */
+  get idleTransaction(): boolean {
+    return this.#txStatus === TransactionStatus.idle;
   }
 
   get stats() {
@@ -267,20 +325,54 @@ export class Session {
     return ok;
   }
 
-  #onClientMessage(type: number, raw: Buffer): void {
+  #onClientMessage(type: number, body: Buffer, raw: Buffer): void {
     if (type === TERMINATE) {
       this.close(null, 'client terminated');
       return;
     }
+    let bytes = raw;
+    if (this.#gate !== null) {
+      const action = this.#gate.onClientMessage(type, body);
+      switch (action.type) {
+        case 'Forward':
+          break;
+        case 'Replace':
+          bytes = action.bytes;
+          break;
+        case 'Drop':
+          return;
+        case 'Fatal':
+          this.close(action.error, action.error.message);
+          return;
+        default:
+          assertNever(action, 'gate action');
+      }
+    }
     if (type === Q || type === SYNC || type === FUNCTION_CALL) this.#pending++;
-    this.#outToServer.push(raw);
+    this.#outToServer.push(bytes);
   }
 
   #onServerMessage(type: number, body: Buffer, raw: Buffer): void {
     if (type === READY_FOR_QUERY) {
       if (this.#pending > 0) this.#pending--;
       this.#txStatus = body[0]!;
+      this.#gate?.onReady(this.#txStatus);
       this.#outToClient.push(raw);
+      return;
+    }
+    if (type === NOTIFICATION_RESPONSE) {
+      // The client knows this session by the gateway's pid: notifications it raised itself must carry it.
+      if (body.length >= 4 && body.readInt32BE(0) === this.#upstreamPid) {
+        const copy = Buffer.from(raw);
+        copy.writeInt32BE(this.#deps.cancelKey.pid, 5);
+        this.#outToClient.push(copy);
+        return;
+      }
+      this.#outToClient.push(raw);
+      return;
+    }
+    if (type === ERROR_RESPONSE && this.#gate !== null) {
+      this.#outToClient.push(this.#gate.onServerError(body) ?? raw);
       return;
     }
     if (type === PARAMETER_STATUS) {

@@ -68,6 +68,25 @@ export const clientErrors = {
       'terminating connection because the credential that opened it expired',
       'Obtain a fresh token or pgward credential and reconnect.',
     ),
+  denied: (rule: string, message: string) =>
+    make(false, '42501', `pgward: ${message} (rule ${rule})`),
+  approvalRequired: (rule: string, message: string, requestId: string | null) =>
+    make(
+      false,
+      '42501',
+      `pgward: ${message} (rule ${rule})`,
+      requestId === null
+        ? 'This statement needs a human approval before it can run.'
+        : `Approval request ${requestId} was filed; re-run the same statement once it is approved.`,
+    ),
+  functionCallDenied: () =>
+    make(
+      false,
+      '42501',
+      'pgward: the fast-path function call protocol is not allowed (rule protocol.function_call)',
+    ),
+  tooManyNamedObjects: () =>
+    make(true, '54000', 'too many prepared statements or portals in this session'),
   internal: (sessionId: string) =>
     make(true, 'XX000', `internal error in pgward (session ${sessionId})`),
 } as const;

@@ -82,6 +82,42 @@ export interface PgwardConfig {
      */
     allowed_search_path?: string[];
   };
+  /**
+   * Where the compiled policy bundle comes from and how it is evaluated. Without a valid bundle every statement is denied.
+   */
+  policy: (
+    | {
+        [k: string]: unknown;
+      }
+    | {
+        disabled: true;
+      }
+  ) & {
+    /**
+     * Directory holding a built bundle (manifest.json, policy.wasm, data.json), relative to the config file.
+     */
+    bundle_dir?: string;
+    /**
+     * Run as a transparent relay with no analysis or policy. For benchmarking and migration only; logged as a warning.
+     */
+    disabled?: boolean;
+    /**
+     * Cached decisions per worker (keyed by identity, bundle revision and the statement's literal-free form).
+     */
+    decision_cache_size?: number;
+    /**
+     * Cached statement analyses per worker, keyed by literal-free text.
+     */
+    analyzer_cache_size?: number;
+    /**
+     * Upper bound of the policy's WebAssembly memory in 64 KiB pages.
+     */
+    max_memory_pages?: number;
+    /**
+     * Prepared statements and portals one session may hold.
+     */
+    max_named_objects?: number;
+  };
   limits?: {
     max_startup_bytes?: number;
     /**
@@ -189,6 +225,42 @@ export interface PgwardConfigResolved {
      * search_path values a client may set at startup.
      */
     allowed_search_path: string[];
+  };
+  /**
+   * Where the compiled policy bundle comes from and how it is evaluated. Without a valid bundle every statement is denied.
+   */
+  policy: (
+    | {
+        [k: string]: unknown;
+      }
+    | {
+        disabled: true;
+      }
+  ) & {
+    /**
+     * Directory holding a built bundle (manifest.json, policy.wasm, data.json), relative to the config file.
+     */
+    bundle_dir?: string;
+    /**
+     * Run as a transparent relay with no analysis or policy. For benchmarking and migration only; logged as a warning.
+     */
+    disabled: boolean;
+    /**
+     * Cached decisions per worker (keyed by identity, bundle revision and the statement's literal-free form).
+     */
+    decision_cache_size: number;
+    /**
+     * Cached statement analyses per worker, keyed by literal-free text.
+     */
+    analyzer_cache_size: number;
+    /**
+     * Upper bound of the policy's WebAssembly memory in 64 KiB pages.
+     */
+    max_memory_pages: number;
+    /**
+     * Prepared statements and portals one session may hold.
+     */
+    max_named_objects: number;
   };
   limits: {
     max_startup_bytes: number;

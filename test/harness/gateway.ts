@@ -54,6 +54,7 @@ export function gatewayConfigDoc(
         tls: { mode: 'verify-full', ca: { file: pg.caFile }, servername: 'localhost' },
       },
     ],
+    policy: { disabled: true },
     workers: 1,
     ...overrides.config,
   };

@@ -1,0 +1,362 @@
+// The statement gate: in policy mode every request is analyzed and judged before it reaches the upstream.
+// A denial is delivered through the upstream itself (an injected request that fails with a per-process
+// token, whose ErrorResponse is rewritten into the denial), so PostgreSQL's own transaction and
+// extended-protocol error semantics — abort the transaction, discard until Sync — hold exactly.
+
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../lib/log.js';
+import type {
+  AnalyzeContext,
+  AnalyzedStatement,
+  Effect,
+  StatementFacts,
+} from '../analyzer/facts.js';
+import type { Judge, JudgeContext, Verdict } from '../decider/judge.js';
+import { type ClientError, clientErrors } from '../wire/client-errors.js';
+import {
+  decodeBind,
+  decodeCloseOrDescribe,
+  decodeExecute,
+  decodeParse,
+  decodeQuery,
+  ExtendedState,
+  type PreparedEntry,
+} from './extended-state.js';
+
+export interface StatementAnalyzer {
+  analyze(sql: string, ctx: AnalyzeContext): { statements: AnalyzedStatement[] };
+}
+
+export interface GatePolicy {
+  readonly analyzer: StatementAnalyzer;
+  readonly judge: Judge;
+  /** Named statements and portals a session may hold. */
+  readonly maxNamed: number;
+}
+
+/** What the session does with the message it handed to the gate. */
+export type GateAction =
+  | { readonly type: 'Forward' }
+  | { readonly type: 'Replace'; readonly bytes: Buffer }
+  | { readonly type: 'Drop' }
+  | { readonly type: 'Fatal'; readonly error: ClientError };
+
+export interface StatementEvent {
+  readonly statements: readonly AnalyzedStatement[];
+  readonly verdict: Verdict;
+  readonly protocol: 'simple' | 'extended' | 'function';
+}
+
+/** SECURITY: the token is random per process so a client cannot forge an error that is rewritten. */
+const TOKEN = `pgward_denied_${randomBytes(12).toString('hex')}`;
+const TOKEN_BYTES = Buffer.from(TOKEN);
+const INJECT_SIMPLE = buildMessage(0x51, Buffer.from(`${TOKEN}\0`));
+const INJECT_EXTENDED = (() => {
+  const body = Buffer.alloc(TOKEN_BYTES.length + 1 + 4);
+  TOKEN_BYTES.copy(body, 0);
+  return buildMessage(0x45, body);
+})();
+
+function buildMessage(type: number, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + body.length);
+  out[0] = type;
+  out.writeInt32BE(4 + body.length, 1);
+  body.copy(out, 5);
+  return out;
+}
+
+const Q = 0x51;
+const PARSE = 0x50;
+const BIND = 0x42;
+const EXECUTE = 0x45;
+const CLOSE = 0x43;
+const SYNC = 0x53;
+const FUNCTION_CALL = 0x46;
+
+/** Transaction brackets seen in a request, so session state follows commit and rollback. */
+type TxMarker =
+  | { readonly type: 'Begin' }
+  | { readonly type: 'Commit' }
+  | { readonly type: 'Rollback' };
+
+interface Request {
+  effects: (Effect | TxMarker)[];
+  failed: boolean;
+}
+
+function markerOf(command: string): TxMarker | null {
+  switch (command) {
+    case 'BEGIN':
+    case 'START TRANSACTION':
+      return { type: 'Begin' };
+    case 'COMMIT':
+    case 'END':
+      return { type: 'Commit' };
+    case 'ROLLBACK':
+      return { type: 'Rollback' };
+    default:
+      return null;
+  }
+}
+
+function effectsOf(statements: readonly AnalyzedStatement[]): (Effect | TxMarker)[] {
+  const out: (Effect | TxMarker)[] = [];
+  for (const s of statements) {
+    const marker = markerOf(s.facts.command);
+    if (marker !== null) out.push(marker);
+    out.push(...s.effects);
+  }
+  return out;
+}
+
+export class StatementGate {
+  readonly #policy: GatePolicy;
+  readonly #log: Logger;
+  readonly #context: () => JudgeContext;
+  readonly #onStatement: (event: StatementEvent) => void;
+  readonly #extended: ExtendedState;
+  readonly #sqlPrepared = new Map<string, StatementFacts>();
+  readonly #cursors = new Map<string, StatementFacts>();
+  readonly #startupPath: readonly string[];
+  /** search_path set with plain SET (survives the transaction only if it commits). */
+  #sessionPath: readonly string[];
+  /** search_path set with SET LOCAL (ends with the transaction). */
+  #localPath: readonly string[] | null = null;
+  /** #sessionPath when the current transaction began, restored if it rolls back. */
+  #pathAtBegin: readonly string[] | null = null;
+  #status = 0x49;
+  #discardUntilSync = false;
+  /** The extended-protocol batch that the next Sync ends (not yet sent upstream as a request). */
+  #batch: Request = { effects: [], failed: false };
+  /** One entry per request sent upstream (Query, Sync, FunctionCall), answered by one ReadyForQuery. */
+  readonly #requests: Request[] = [];
+  /** Denials waiting for their injected error, in request order. */
+  readonly #denials: { request: Request; error: ClientError }[] = [];
+
+  constructor(
+    policy: GatePolicy,
+    log: Logger,
+    searchPath: readonly string[],
+    context: () => JudgeContext,
+    onStatement: (event: StatementEvent) => void,
+  ) {
+    this.#policy = policy;
+    this.#log = log;
+    this.#context = context;
+    this.#onStatement = onStatement;
+    this.#extended = new ExtendedState(policy.maxNamed);
+    this.#startupPath = searchPath;
+    this.#sessionPath = searchPath;
+  }
+
+  get searchPath(): readonly string[] {
+    return this.#localPath ?? this.#sessionPath;
+  }
+
+  /** Client → upstream: decides what happens to one frontend message. */
+  onClientMessage(type: number, body: Buffer): GateAction {
+    if (this.#discardUntilSync) {
+      if (type !== SYNC) return { type: 'Drop' };
+      this.#discardUntilSync = false;
+    }
+    switch (type) {
+      case Q:
+        return this.#query(body);
+      case PARSE:
+        return this.#parse(body);
+      case BIND:
+        return this.#bind(body);
+      case EXECUTE:
+        return this.#execute(body);
+      case CLOSE: {
+        const close = decodeCloseOrDescribe(body);
+        if (close === null) return this.#malformed('Close');
+        this.#extended.close(close.kind, close.name);
+        return { type: 'Forward' };
+      }
+      case SYNC:
+        this.#requests.push(this.#batch);
+        this.#batch = { effects: [], failed: false };
+        return { type: 'Forward' };
+      case FUNCTION_CALL: {
+        // The fast-path function call names a function by OID and cannot be analyzed: always denied.
+        const request: Request = { effects: [], failed: false };
+        this.#requests.push(request);
+        return this.#deny(request, clientErrors.functionCallDenied(), INJECT_SIMPLE);
+      }
+      default:
+        return { type: 'Forward' };
+    }
+  }
+
+  /** Upstream → client ErrorResponse: returns the replacement when it is the answer to a denial. */
+  onServerError(body: Buffer): Buffer | null {
+    // The answer belongs to the oldest request in flight, or to the open batch (after a Flush).
+    (this.#requests[0] ?? this.#batch).failed = true;
+    if (body.indexOf(TOKEN_BYTES) < 0) return null;
+    const denial = this.#denials.shift();
+    if (denial === undefined) return null;
+    return denial.error.bytes;
+  }
+
+  /** Upstream → client ReadyForQuery: one request is complete. */
+  onReady(status: number): void {
+    const request = this.#requests.shift();
+    // A denial whose injected message was skipped (the batch failed earlier) is void now.
+    while (this.#denials.length > 0 && this.#denials[0]!.request === request) this.#denials.shift();
+    const before = this.#status;
+    if (before === 0x49 && status !== 0x49) this.#pathAtBegin = this.#sessionPath;
+    if (request !== undefined && !request.failed) for (const e of request.effects) this.#apply(e);
+    if (status === 0x49) {
+      this.#extended.endTransaction();
+      this.#localPath = null;
+      // A transaction that ended without a successful COMMIT from a healthy state rolled back.
+      const committed =
+        request !== undefined &&
+        !request.failed &&
+        before === 0x54 &&
+        request.effects.some((e) => e.type === 'Commit');
+      if (before !== 0x49 && !committed && this.#pathAtBegin !== null)
+        this.#sessionPath = this.#pathAtBegin;
+      this.#pathAtBegin = null;
+    }
+    this.#status = status;
+  }
+
+  #query(body: Buffer): GateAction {
+    const text = decodeQuery(body);
+    if (text === null) return this.#malformed('Query');
+    const request: Request = { effects: [], failed: false };
+    this.#requests.push(request);
+    const { statements } = this.#policy.analyzer.analyze(text, this.#analyzeContext());
+    const verdict = this.#judge(statements, 'simple');
+    if (!verdict.allow) return this.#deny(request, this.#denialError(verdict), INJECT_SIMPLE);
+    request.effects.push(...effectsOf(statements));
+    return { type: 'Forward' };
+  }
+
+  #parse(body: Buffer): GateAction {
+    const parse = decodeParse(body);
+    if (parse === null) return this.#malformed('Parse');
+    const { statements } = this.#policy.analyzer.analyze(parse.text, this.#analyzeContext());
+    const entry: PreparedEntry = { text: parse.text, statements, cached: null };
+    if (!this.#extended.parse(parse.name, entry)) {
+      return { type: 'Fatal', error: clientErrors.tooManyNamedObjects() };
+    }
+    return { type: 'Forward' };
+  }
+
+  #bind(body: Buffer): GateAction {
+    const bind = decodeBind(body);
+    if (bind === null) return this.#malformed('Bind');
+    if (!this.#extended.bind(bind.portal, bind.statement, body)) {
+      return { type: 'Fatal', error: clientErrors.tooManyNamedObjects() };
+    }
+    return { type: 'Forward' };
+  }
+
+  #execute(body: Buffer): GateAction {
+    const execute = decodeExecute(body);
+    if (execute === null) return this.#malformed('Execute');
+    const portal = this.#extended.portal(execute.portal);
+    let statements: readonly AnalyzedStatement[];
+    if (portal !== undefined) {
+      statements = portal.statement.statements;
+    } else {
+      const cursor = this.#cursors.get(execute.portal);
+      // Unknown portal: PostgreSQL answers with an error and runs nothing.
+      if (cursor === undefined) return { type: 'Forward' };
+      statements = [asStatement(cursor)];
+    }
+    const verdict = this.#judge(statements, 'extended');
+    if (!verdict.allow) {
+      this.#discardUntilSync = true;
+      return this.#deny(this.#batch, this.#denialError(verdict), INJECT_EXTENDED);
+    }
+    this.#batch.effects.push(...effectsOf(statements));
+    return { type: 'Forward' };
+  }
+
+  #judge(statements: readonly AnalyzedStatement[], protocol: StatementEvent['protocol']): Verdict {
+    const verdict = this.#policy.judge.judge(statements, this.#context());
+    this.#onStatement({ statements, verdict, protocol });
+    return verdict;
+  }
+
+  #deny(request: Request, error: ClientError, inject: Buffer): GateAction {
+    this.#denials.push({ request, error });
+    return { type: 'Replace', bytes: inject };
+  }
+
+  #denialError(verdict: Verdict): ClientError {
+    const reason = verdict.denial ?? { rule: 'policy.denied', message: 'denied by policy' };
+    return verdict.outcome === 'approval_required'
+      ? clientErrors.approvalRequired(reason.rule, reason.message, null)
+      : clientErrors.denied(reason.rule, reason.message);
+  }
+
+  #malformed(what: string): GateAction {
+    return { type: 'Fatal', error: clientErrors.protocolViolation(`malformed ${what} message`) };
+  }
+
+  #analyzeContext(): AnalyzeContext {
+    return {
+      searchPath: this.searchPath,
+      defaultSearchPath: this.#startupPath,
+      prepared: (name) => this.#sqlPrepared.get(name),
+      cursors: (name) => this.#cursors.get(name),
+    };
+  }
+
+  #apply(effect: Effect | TxMarker): void {
+    switch (effect.type) {
+      case 'Begin':
+        this.#pathAtBegin ??= this.#sessionPath;
+        return;
+      case 'Commit':
+        this.#pathAtBegin = null;
+        this.#localPath = null;
+        return;
+      case 'Rollback':
+        if (this.#pathAtBegin !== null) this.#sessionPath = this.#pathAtBegin;
+        this.#pathAtBegin = null;
+        this.#localPath = null;
+        return;
+      case 'SetSearchPath': {
+        const path = effect.path ?? this.#startupPath;
+        if (effect.local) this.#localPath = path;
+        else this.#sessionPath = path;
+        return;
+      }
+      case 'Prepare':
+        this.#sqlPrepared.set(effect.name, effect.facts);
+        return;
+      case 'Deallocate':
+        if (effect.all || effect.name === null) this.#sqlPrepared.clear();
+        else this.#sqlPrepared.delete(effect.name);
+        return;
+      case 'DeclareCursor':
+        this.#cursors.set(effect.name, effect.facts);
+        return;
+      case 'CloseCursor':
+        if (effect.all || effect.name === null) this.#cursors.clear();
+        else this.#cursors.delete(effect.name);
+        return;
+      case 'Discard':
+        if (effect.target === 'all') {
+          this.#sqlPrepared.clear();
+          this.#cursors.clear();
+          this.#sessionPath = this.#startupPath;
+          this.#localPath = null;
+          this.#extended.reset();
+        } else if (effect.target === 'plans') this.#sqlPrepared.clear();
+        return;
+      default:
+        this.#log.warn('unknown analyzer effect', { effect });
+    }
+  }
+}
+
+function asStatement(facts: StatementFacts): AnalyzedStatement {
+  return { facts, text: '', normalized: '', effects: [], cacheKey: null };
+}

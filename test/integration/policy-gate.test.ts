@@ -1,0 +1,129 @@
+// The statement gate end to end: real bundle, real PostgreSQL, node-postgres and postgres.js.
+import pg from 'pg';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startGateway, type TestGateway } from '../harness/gateway.js';
+import { createTestPolicy, type TestPolicy } from '../harness/policy.js';
+
+const info = inject('pg');
+let policy: TestPolicy;
+let gw: TestGateway;
+let admin: pg.Client;
+
+beforeAll(async () => {
+  admin = new pg.Client({ host: info.host, port: info.port, user: 'postgres', database: 'app' });
+  await admin.connect();
+  await admin.query(`
+    drop table if exists gate_orders, gate_secrets;
+    create table gate_orders (id int primary key, customer text, total numeric);
+    create table gate_secrets (id int primary key, v text);
+    insert into gate_orders select g, 'c' || g, g * 10 from generate_series(1, 20) g;
+    insert into gate_secrets values (1, 'top');
+    grant all on gate_orders, gate_secrets to ${info.scramUser};
+  `);
+  policy = await createTestPolicy({
+    grants: [
+      {
+        id: 'agent-orders',
+        subject: { sub: 'svc-agent' },
+        objects: [{ table: 'gate_orders', actions: ['select', 'insert', 'update', 'delete'] }],
+      },
+    ],
+  });
+  gw = await startGateway(info, { config: { policy: { bundle_dir: policy.bundleDir } } });
+}, 120_000);
+
+afterAll(async () => {
+  await gw?.[Symbol.asyncDispose]();
+  await policy?.[Symbol.asyncDispose]();
+  await admin?.end();
+});
+
+const count = async () =>
+  Number((await admin.query('select count(*) from gate_orders')).rows[0].count);
+
+describe('statement gate (simple protocol)', () => {
+  it('allows a granted SELECT and refuses an ungranted table with 42501 naming the rule', async () => {
+    const c = new pg.Client({ connectionString: gw.url() });
+    await c.connect();
+    expect((await c.query('select count(*)::int as n from gate_orders')).rows[0].n).toBe(20);
+    const err = await c.query('select * from gate_secrets').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: '42501' });
+    expect(String((err as Error).message)).toMatch(/rule [a-z_.]+/);
+    // the session stays usable
+    expect((await c.query('select 1 as x')).rows[0].x).toBe(1);
+    await c.end();
+  });
+
+  it('refuses DELETE without WHERE and DROP TABLE, and neither has any effect', async () => {
+    const c = new pg.Client({ connectionString: gw.url() });
+    await c.connect();
+    await expect(c.query('delete from gate_orders')).rejects.toMatchObject({ code: '42501' });
+    await expect(c.query('drop table gate_orders')).rejects.toMatchObject({ code: '42501' });
+    expect(await count()).toBe(20);
+    await c.end();
+  });
+
+  it('runs none of a multi-statement query when one statement is denied', async () => {
+    const c = new pg.Client({ connectionString: gw.url() });
+    await c.connect();
+    await expect(
+      c.query("insert into gate_orders values (100, 'x', 1); delete from gate_orders"),
+    ).rejects.toMatchObject({ code: '42501' });
+    expect(await count()).toBe(20);
+    await c.end();
+  });
+
+  it('aborts an open transaction on a denial, exactly as a failed statement would', async () => {
+    const c = new pg.Client({ connectionString: gw.url() });
+    await c.connect();
+    await c.query('begin');
+    await c.query("insert into gate_orders values (101, 'y', 1)");
+    await expect(c.query('select * from gate_secrets')).rejects.toMatchObject({ code: '42501' });
+    await expect(c.query('select 1')).rejects.toMatchObject({ code: '25P02' });
+    await c.query('rollback');
+    expect(await count()).toBe(20);
+    await c.end();
+  });
+});
+
+describe('statement gate (extended protocol, pipelined)', () => {
+  it('denies mid-pipeline, discards to Sync like PostgreSQL, and stays in sync', async () => {
+    const sql = postgres(gw.url(), { max: 1, onnotice: () => {} });
+    const results = await Promise.allSettled([
+      sql`select ${1}::int as a from gate_orders limit 1`,
+      sql`select * from gate_secrets where id = ${1}`,
+      sql`select ${3}::int as c from gate_orders limit 1`,
+    ]);
+    expect(results[0]).toMatchObject({ status: 'fulfilled' });
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: '42501' } });
+    expect(results[2]).toMatchObject({ status: 'fulfilled', value: [{ c: 3 }] });
+    const [row] = await sql`select count(*)::int as n from gate_orders where id = ${5}`;
+    expect(row?.n).toBe(1);
+    await sql.end();
+  });
+
+  it('denies a prepared DELETE without WHERE at Execute and keeps the rows', async () => {
+    const c = new pg.Client({ connectionString: gw.url() });
+    await c.connect();
+    await expect(
+      c.query({ text: 'delete from gate_orders', values: [], name: 'del_all' }),
+    ).rejects.toMatchObject({
+      code: '42501',
+    });
+    const r = await c.query({
+      text: 'select count(*)::int as n from gate_orders where id > $1',
+      values: [0],
+    });
+    expect(r.rows[0].n).toBe(20);
+    await c.end();
+  });
+});
+
+describe('fail closed', () => {
+  it('refuses to start without a valid bundle', async () => {
+    await expect(
+      startGateway(info, { config: { policy: { bundle_dir: '/nonexistent/bundle' } } }),
+    ).rejects.toThrow(/policy bundle/);
+  });
+});
