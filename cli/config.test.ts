@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { type ConfigResult, loadConfig, loadConfigFile } from './config.js';
 
 const MINIMAL = `
+policy:
+  bundle_dir: bundle
 upstreams:
   - name: app
     host: db.internal
@@ -55,6 +57,24 @@ describe('loadConfig: defaults', () => {
     expect(config.startup.allowed_parameters).toContain('application_name');
     expect(config.startup.allowed_search_path).toEqual(['public', '"$user", public']);
     expect(config).not.toHaveProperty('tls');
+    expect(config.policy).toEqual({
+      bundle_dir: 'bundle',
+      disabled: false,
+      decision_cache_size: 10000,
+      analyzer_cache_size: 10000,
+      max_memory_pages: 1024,
+      max_named_objects: 10000,
+    });
+  });
+
+  it('requires a policy source: a bundle, or an explicit disabled: true', () => {
+    const without = MINIMAL.replace('policy:\n  bundle_dir: bundle\n', '');
+    expect(without).not.toContain('policy');
+    expect(problems(loadConfig(without, {}, '/'))).toContainEqual(
+      expect.objectContaining({ pointer: '/policy' }),
+    );
+    expect(problems(loadConfig(`${without}policy: { disabled: false }\n`, {}, '/')).length).toBeGreaterThan(0);
+    expect(ok(loadConfig(`${without}policy: { disabled: true }\n`, {}, '/')).config.policy.disabled).toBe(true);
   });
 
   it('keeps values the file sets', () => {

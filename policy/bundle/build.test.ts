@@ -87,6 +87,7 @@ describe('buildBundle', () => {
       'enforce',
       'grants',
       'guardrails',
+      'implicit_catalog_reads',
       'implicit_function_schemas',
       'masking',
       'max_approval_lifetime_hours',
