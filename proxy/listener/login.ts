@@ -16,6 +16,7 @@ import {
   connectUpstream,
   type UpstreamTarget,
 } from '../upstream/connect-upstream.js';
+import { createExplainer } from '../upstream/explainer.js';
 import {
   authenticationCleartextPassword,
   authenticationOk,
@@ -217,6 +218,10 @@ export async function login(raw: Socket, deps: LoginDeps): Promise<void> {
             (event) => {
               if (session !== null) deps.onStatement?.(session, event);
             },
+            createExplainer(
+              () => connectUpstream(target, verdict.settings, deps.timeouts.upstreamConnectMs),
+              deps.timeouts.upstreamConnectMs,
+            ),
           );
     session = new Session(socket, upstream, info, {
       log,

@@ -6,6 +6,8 @@ import type { AnalyzedStatement } from '../analyzer/facts.js';
 
 export interface PreparedEntry {
   readonly text: string;
+  /** The parameter type section of the Parse message (int16 count, int32 OIDs). */
+  readonly paramTypes: Buffer;
   readonly statements: readonly AnalyzedStatement[];
   /** Per-entry decision cache; see decider. */
   cached: unknown;
@@ -80,12 +82,16 @@ export function cstring(body: Buffer, pos: number): [string, number] | null {
   return [body.toString('utf8', pos, end), end + 1];
 }
 
-export function decodeParse(body: Buffer): { name: string; text: string } | null {
+export function decodeParse(
+  body: Buffer,
+): { name: string; text: string; paramTypes: Buffer } | null {
   const name = cstring(body, 0);
   if (name === null) return null;
   const text = cstring(body, name[1]);
-  if (text === null) return null;
-  return { name: name[0], text: text[0] };
+  if (text === null || body.length < text[1] + 2) return null;
+  const count = body.readInt16BE(text[1]);
+  if (count < 0 || body.length !== text[1] + 2 + 4 * count) return null;
+  return { name: name[0], text: text[0], paramTypes: Buffer.from(body.subarray(text[1])) };
 }
 
 export function decodeBind(body: Buffer): { portal: string; statement: string } | null {

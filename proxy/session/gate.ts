@@ -12,6 +12,7 @@ import type {
   StatementFacts,
 } from '../analyzer/facts.js';
 import type { Judge, JudgeContext, Verdict } from '../decider/judge.js';
+import type { Explainer } from '../upstream/explainer.js';
 import { type ClientError, clientErrors } from '../wire/client-errors.js';
 import {
   decodeBind,
@@ -37,6 +38,8 @@ export interface GatePolicy {
 /** What the session does with the message it handed to the gate. */
 export type GateAction =
   | { readonly type: 'Forward' }
+  /** The decision needs the database's opinion first; hold this and every later message until it settles. */
+  | { readonly type: 'Defer'; readonly action: Promise<GateAction> }
   | { readonly type: 'Replace'; readonly bytes: Buffer }
   | { readonly type: 'Drop' }
   | { readonly type: 'Fatal'; readonly error: ClientError };
@@ -114,6 +117,8 @@ export class StatementGate {
   readonly #log: Logger;
   readonly #context: () => JudgeContext;
   readonly #onStatement: (event: StatementEvent) => void;
+  /** Row estimates for the EXPLAIN guardrail; null: such statements are refused (fail closed). */
+  readonly #explainer: Explainer | null;
   readonly #extended: ExtendedState;
   readonly #sqlPrepared = new Map<string, StatementFacts>();
   readonly #cursors = new Map<string, StatementFacts>();
@@ -139,7 +144,9 @@ export class StatementGate {
     searchPath: readonly string[],
     context: () => JudgeContext,
     onStatement: (event: StatementEvent) => void,
+    explainer: Explainer | null = null,
   ) {
+    this.#explainer = explainer;
     this.#policy = policy;
     this.#log = log;
     this.#context = context;
@@ -147,6 +154,11 @@ export class StatementGate {
     this.#extended = new ExtendedState(policy.maxNamed);
     this.#startupPath = searchPath;
     this.#sessionPath = searchPath;
+  }
+
+  /** Releases per-session resources (the EXPLAIN side connection). */
+  close(): void {
+    this.#explainer?.close();
   }
 
   get searchPath(): readonly string[] {
@@ -229,8 +241,55 @@ export class StatementGate {
     const request: Request = { effects: [], failed: false };
     this.#requests.push(request);
     const { statements } = this.#policy.analyzer.analyze(text, this.#analyzeContext());
-    const verdict = this.#judge(statements, 'simple');
-    if (!verdict.allow) return this.#deny(request, this.#denialError(verdict), INJECT_SIMPLE);
+    return this.#decide(statements, 'simple', request, INJECT_SIMPLE, (s) => ({ text: s.text }));
+  }
+
+  /** Judges, runs the EXPLAIN guardrail when the decision asks for it, and returns the action. */
+  #decide(
+    statements: readonly AnalyzedStatement[],
+    protocol: StatementEvent['protocol'],
+    request: Request,
+    inject: Buffer,
+    explainInput: (s: AnalyzedStatement) => { text: string; paramTypes?: Buffer; bind?: Buffer },
+  ): GateAction {
+    const verdict = this.#policy.judge.judge(statements, this.#context());
+    if (!verdict.allow || verdict.explain.length === 0)
+      return this.#settle(statements, verdict, protocol, request, inject);
+    const explainer = this.#explainer;
+    const estimated = async (): Promise<GateAction> => {
+      const revised = [...statements];
+      for (const { index } of verdict.explain) {
+        const s = statements[index]!;
+        let rows: number;
+        try {
+          if (explainer === null) throw new Error('no explainer configured');
+          rows = await explainer.estimate({ ...explainInput(s), searchPath: this.searchPath });
+        } catch (err) {
+          this.#log.warn('row estimate failed', { err });
+          const denied = unestimated(verdict, index);
+          return this.#settle(statements, denied, protocol, request, inject);
+        }
+        // The estimate is part of the facts now: judged afresh, never from the cache.
+        revised[index] = { ...s, facts: { ...s.facts, estimated_rows: rows }, cacheKey: null };
+      }
+      const final = this.#policy.judge.judge(revised, this.#context());
+      return this.#settle(revised, final, protocol, request, inject);
+    };
+    return { type: 'Defer', action: estimated() };
+  }
+
+  #settle(
+    statements: readonly AnalyzedStatement[],
+    verdict: Verdict,
+    protocol: StatementEvent['protocol'],
+    request: Request,
+    inject: Buffer,
+  ): GateAction {
+    this.#onStatement({ statements, verdict, protocol });
+    if (!verdict.allow) {
+      if (protocol === 'extended') this.#discardUntilSync = true;
+      return this.#deny(request, this.#denialError(verdict), inject);
+    }
     request.effects.push(...effectsOf(statements));
     return { type: 'Forward' };
   }
@@ -239,7 +298,12 @@ export class StatementGate {
     const parse = decodeParse(body);
     if (parse === null) return this.#malformed('Parse');
     const { statements } = this.#policy.analyzer.analyze(parse.text, this.#analyzeContext());
-    const entry: PreparedEntry = { text: parse.text, statements, cached: null };
+    const entry: PreparedEntry = {
+      text: parse.text,
+      statements,
+      paramTypes: parse.paramTypes,
+      cached: null,
+    };
     if (!this.#extended.parse(parse.name, entry)) {
       return { type: 'Fatal', error: clientErrors.tooManyNamedObjects() };
     }
@@ -268,19 +332,13 @@ export class StatementGate {
       if (cursor === undefined) return { type: 'Forward' };
       statements = [asStatement(cursor)];
     }
-    const verdict = this.#judge(statements, 'extended');
-    if (!verdict.allow) {
-      this.#discardUntilSync = true;
-      return this.#deny(this.#batch, this.#denialError(verdict), INJECT_EXTENDED);
-    }
-    this.#batch.effects.push(...effectsOf(statements));
-    return { type: 'Forward' };
-  }
-
-  #judge(statements: readonly AnalyzedStatement[], protocol: StatementEvent['protocol']): Verdict {
-    const verdict = this.#policy.judge.judge(statements, this.#context());
-    this.#onStatement({ statements, verdict, protocol });
-    return verdict;
+    const bind = portal?.bind;
+    const paramTypes = portal?.statement.paramTypes;
+    return this.#decide(statements, 'extended', this.#batch, INJECT_EXTENDED, (s) => ({
+      text: s.text,
+      ...(bind !== undefined ? { bind } : {}),
+      ...(paramTypes !== undefined ? { paramTypes } : {}),
+    }));
   }
 
   #deny(request: Request, error: ClientError, inject: Buffer): GateAction {
@@ -355,6 +413,19 @@ export class StatementGate {
         this.#log.warn('unknown analyzer effect', { effect });
     }
   }
+}
+
+/** The verdict when a required row estimate could not be had: refused, naming the guardrail. */
+function unestimated(verdict: Verdict, index: number): Verdict {
+  return {
+    ...verdict,
+    allow: false,
+    outcome: 'blocked',
+    denial: {
+      rule: 'guardrail.explain_rows',
+      message: `the row estimate for statement ${index + 1} could not be obtained, so its row limit cannot be checked`,
+    },
+  };
 }
 
 function asStatement(facts: StatementFacts): AnalyzedStatement {

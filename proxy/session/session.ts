@@ -11,7 +11,7 @@ import type { UpstreamConnection } from '../upstream/connect-upstream.js';
 import { parameterStatus, TransactionStatus } from '../wire/backend-messages.js';
 import { type ClientError, clientErrors } from '../wire/client-errors.js';
 import { Disposition, dispositionTable, Framer } from '../wire/framer.js';
-import type { StatementGate } from './gate.js';
+import type { GateAction, StatementGate } from './gate.js';
 
 export type SessionId = string & { readonly __brand: 'SessionId' };
 
@@ -226,7 +226,10 @@ export class Session {
     client.on('data', (chunk: Buffer) => this.#fromClientChunk(chunk));
     upstream.on('data', (chunk: Buffer) => this.#fromServerChunk(chunk));
     client.on('drain', () => upstream.resume());
-    upstream.on('drain', () => client.resume());
+    // A held decision keeps the client paused even when the upstream drains.
+    upstream.on('drain', () => {
+      if (!this.#fromClient.paused) client.resume();
+    });
     client.on('error', (err) => this.#gone('client socket error', err));
     client.on('close', () => this.#gone('client closed'));
     upstream.on('error', (err) => this.#gone('upstream socket error', err));
@@ -262,6 +265,7 @@ export class Session {
     this.#phase = 'closed';
     this.#fromClient.stop();
     this.#fromServer.stop();
+    this.#gate?.close();
     if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
     if (this.#expiryTimer !== null) clearTimeout(this.#expiryTimer);
     const client = this.#client;
@@ -298,9 +302,7 @@ export class Session {
     this.#bytesIn += chunk.length;
     this.#idleTimer?.refresh();
     this.#fromClient.push(chunk);
-    if (this.#outToServer.length > 0 && !this.#write(this.#upstream, this.#outToServer)) {
-      this.#client.pause();
-    }
+    this.#flushToServer();
   }
 
   #fromServerChunk(chunk: Buffer): void {
@@ -330,26 +332,65 @@ export class Session {
       this.close(null, 'client terminated');
       return;
     }
-    let bytes = raw;
-    if (this.#gate !== null) {
-      const action = this.#gate.onClientMessage(type, body);
-      switch (action.type) {
-        case 'Forward':
-          break;
-        case 'Replace':
-          bytes = action.bytes;
-          break;
-        case 'Drop':
-          return;
-        case 'Fatal':
-          this.close(action.error, action.error.message);
-          return;
-        default:
-          assertNever(action, 'gate action');
-      }
+    if (this.#gate === null) {
+      this.#toServer(type, raw);
+      return;
     }
+    this.#applyGateAction(type, raw, this.#gate.onClientMessage(type, body));
+  }
+
+  #applyGateAction(type: number, raw: Buffer, action: GateAction): void {
+    switch (action.type) {
+      case 'Forward':
+        this.#toServer(type, raw);
+        return;
+      case 'Replace':
+        this.#toServer(type, action.bytes);
+        return;
+      case 'Drop':
+        return;
+      case 'Fatal':
+        this.close(action.error, action.error.message);
+        return;
+      case 'Defer': {
+        // Hold every later message (in order) and stop reading until the decision settles.
+        this.#fromClient.pause();
+        this.#client.pause();
+        const kept = Buffer.from(raw);
+        action.action
+          .then((settled) => {
+            if (this.#phase === 'closed') return;
+            this.#applyGateAction(type, kept, settled);
+            this.#flushToServer();
+            if (this.#isClosed()) return;
+            this.#fromClient.resume();
+            this.#flushToServer();
+            if (!this.#fromClient.paused) this.#client.resume();
+          })
+          .catch((err: unknown) => {
+            this.#deps.log.error('deferred decision failed', { session: this.info.id, err });
+            this.close(clientErrors.internal(this.info.id), 'deferred decision failed');
+          });
+        return;
+      }
+      default:
+        assertNever(action, 'gate action');
+    }
+  }
+
+  #isClosed(): boolean {
+    return this.#phase === 'closed';
+  }
+
+  #toServer(type: number, bytes: Buffer): void {
     if (type === Q || type === SYNC || type === FUNCTION_CALL) this.#pending++;
     this.#outToServer.push(bytes);
+  }
+
+  #flushToServer(): void {
+    if (this.#outToServer.length > 0 && !this.#write(this.#upstream, this.#outToServer)) {
+      this.#client.pause();
+    }
   }
 
   #onServerMessage(type: number, body: Buffer, raw: Buffer): void {

@@ -14,19 +14,25 @@ beforeAll(async () => {
   admin = new pg.Client({ host: info.host, port: info.port, user: 'postgres', database: 'app' });
   await admin.connect();
   await admin.query(`
-    drop table if exists gate_orders, gate_secrets;
+    drop table if exists gate_orders, gate_secrets, gate_big;
+    create table gate_big (id int primary key, v text);
+    insert into gate_big select g, 'v' || g from generate_series(1, 5000) g;
+    analyze gate_big;
     create table gate_orders (id int primary key, customer text, total numeric);
     create table gate_secrets (id int primary key, v text);
     insert into gate_orders select g, 'c' || g, g * 10 from generate_series(1, 20) g;
     insert into gate_secrets values (1, 'top');
-    grant all on gate_orders, gate_secrets to ${info.scramUser};
+    grant all on gate_orders, gate_secrets, gate_big to ${info.scramUser};
   `);
   policy = await createTestPolicy({
     grants: [
       {
         id: 'agent-orders',
         subject: { sub: 'svc-agent' },
-        objects: [{ table: 'gate_orders', actions: ['select', 'insert', 'update', 'delete'] }],
+        objects: [
+          { table: 'gate_orders', actions: ['select', 'insert', 'update', 'delete'] },
+          { table: 'gate_big', actions: ['select', 'update', 'delete'] },
+        ],
       },
     ],
   });
@@ -116,6 +122,39 @@ describe('statement gate (extended protocol, pipelined)', () => {
       values: [0],
     });
     expect(r.rows[0].n).toBe(20);
+    await c.end();
+  });
+});
+
+describe('row-estimate guardrail (EXPLAIN upstream)', () => {
+  const big = async () =>
+    Number((await admin.query('select count(*) from gate_big')).rows[0].count);
+
+  it('refuses a DELETE estimated above the limit and runs one below it (simple protocol)', async () => {
+    const c = new pg.Client({ connectionString: gw.url() });
+    await c.connect();
+    const err = await c.query('delete from gate_big where id > 0').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: '42501' });
+    expect(String((err as Error).message)).toMatch(/guardrail\.explain_rows/);
+    expect(String((err as Error).message)).toMatch(/estimated to touch \d+ rows/);
+    expect(await big()).toBe(5000);
+    const ok = await c.query('delete from gate_big where id = 5000');
+    expect(ok.rowCount).toBe(1);
+    expect(await big()).toBe(4999);
+    await c.end();
+  });
+
+  it('uses the bound parameters in the extended protocol', async () => {
+    const c = new pg.Client({ connectionString: gw.url() });
+    await c.connect();
+    await expect(
+      c.query('update gate_big set v = $2 where id > $1', [0, 'x']),
+    ).rejects.toMatchObject({
+      code: '42501',
+    });
+    const ok = await c.query('update gate_big set v = $2 where id > $1', [4990, 'y']);
+    expect(ok.rowCount).toBe(9);
+    expect((await c.query('select 1 as one')).rows[0].one).toBe(1);
     await c.end();
   });
 });
