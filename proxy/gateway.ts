@@ -104,6 +104,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     );
   const cancelLocal = (pid: number, secret: number): boolean => registry.cancelLocal(pid, secret);
   let policy: GatePolicy | null = null;
+  const pendingCancels = new Set<Promise<void>>();
   const policySource = createPolicySource(null);
   const initPolicy = async (): Promise<void> => {
     const settings = config.policy;
@@ -161,6 +162,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       else deps.forwardCancel(owner, pid, secret);
     },
     onSession: (s) => sessions.add(s),
+    trackCancel: (cancel) => {
+      pendingCancels.add(cancel);
+      void cancel.finally(() => pendingCancels.delete(cancel));
+    },
     onSessionClose: (s) => {
       sessions.delete(s);
       if (draining !== null && sessions.size === 0) draining();
@@ -201,6 +206,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
     await Promise.race([allGone, new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)))]);
     clearTimeout(timer);
     for (const s of [...sessions]) s.close(clientErrors.adminShutdown(), 'shutdown deadline');
+    // Statements cut off at the deadline are cancelled upstream before the process may exit.
+    if (pendingCancels.size > 0) {
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...pendingCancels]),
+        new Promise<void>((r) => (wait = setTimeout(r, config.timeouts.upstream_connect_ms))),
+      ]);
+      clearTimeout(wait);
+    }
     for (const socket of sockets) socket.destroy();
     await closed;
   };

@@ -52,6 +52,8 @@ export interface LoginDeps {
   readonly policy: GatePolicy | null;
   readonly onStatement?: (session: Session, event: StatementEvent) => void;
   readonly onSession: (session: Session) => void;
+  /** Cancels in flight; shutdown waits for them so a cut-off statement does not keep running. */
+  readonly trackCancel: (cancel: Promise<void>) => void;
   readonly onSessionClose: (session: Session) => void;
 }
 
@@ -183,8 +185,13 @@ export async function login(raw: Socket, deps: LoginDeps): Promise<void> {
     clearTimeout(timer);
     const id = newSessionId();
     const cancelKey = deps.registry.issue(() => {
-      cancelUpstream(target, upstream.pid, upstream.secret, deps.timeouts.upstreamConnectMs).catch(
-        (err: unknown) => log.warn('cancel forwarding failed', { session: id, err }),
+      deps.trackCancel(
+        cancelUpstream(
+          target,
+          upstream.pid,
+          upstream.secret,
+          deps.timeouts.upstreamConnectMs,
+        ).catch((err: unknown) => log.warn('cancel forwarding failed', { session: id, err })),
       );
     });
     const info = {

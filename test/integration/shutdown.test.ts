@@ -116,7 +116,7 @@ describe('graceful shutdown', () => {
   // KNOWN BUG: Session.close() starts the upstream CancelRequest asynchronously, and cli/serve.ts calls
   // process.exit(0) as soon as gateway.shutdown() resolves, so the cancel never leaves the process and
   // the cut-off statement runs on upstream to its end. Flip to `it` once shutdown awaits the cancels.
-  it.fails('cancels the statement cut off at the deadline upstream before exiting', async () => {
+  it('cancels the statement cut off at the deadline upstream before exiting', async () => {
     await using gw = await startCliGateway(info, { config: { timeouts: { shutdown_ms: 100 } } });
     await using busy = await loggedIn(gw.port);
     busy.write(serialize.query('select pg_sleep(20) /* shutdown-cut-off */'));
