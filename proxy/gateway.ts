@@ -18,8 +18,8 @@ import {
 } from './decider/policy-runtime.js';
 import { type LoginDeps, login } from './listener/login.js';
 import { normaliseSearchPath } from './listener/startup-params.js';
-import type { GatePolicy, StatementEvent } from './session/gate.js';
-import type { Session } from './session/session.js';
+import type { GatePolicy, StatementDone, StatementEvent } from './session/gate.js';
+import type { Session, SessionInfo } from './session/session.js';
 import type { UpstreamTarget } from './upstream/connect-upstream.js';
 import { clientErrors } from './wire/client-errors.js';
 
@@ -36,8 +36,23 @@ export interface GatewayDeps {
   readonly configDir?: string;
   /** Epoch milliseconds; injected so grant expiry is testable to the second. */
   readonly now?: () => number;
-  /** Every judged request, for audit. */
+  /** Every judged request as it is decided (before it runs). */
   readonly onStatement?: (session: Session, event: StatementEvent) => void;
+  /** Session and statement records, for audit. */
+  readonly observer?: GatewayObserver;
+}
+
+export interface GatewayObserver {
+  sessionOpened?(session: SessionInfo, details: { readonly tls: boolean }): void;
+  sessionClosed?(session: SessionInfo, details: SessionCloseDetails): void;
+  statementDone?(session: SessionInfo, done: StatementDone): void;
+}
+
+export interface SessionCloseDetails {
+  readonly reason: string;
+  readonly sqlstate: string | null;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
 }
 
 export interface Gateway extends AsyncDisposable {
@@ -166,7 +181,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       pendingCancels.add(cancel);
       void cancel.finally(() => pendingCancels.delete(cancel));
     },
+    ...(deps.observer !== undefined ? { observer: deps.observer } : {}),
     onSessionClose: (s) => {
+      const closed = s.closedWith;
+      deps.observer?.sessionClosed?.(s.info, {
+        reason: closed?.reason ?? 'unknown',
+        sqlstate: closed?.sqlstate ?? null,
+        bytesIn: s.stats.bytesIn,
+        bytesOut: s.stats.bytesOut,
+      });
       sessions.delete(s);
       if (draining !== null && sessions.size === 0) draining();
     },

@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/log.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { CancelRegistry } from '../cancel/cancel-keys.js';
 import type { JudgeContext } from '../decider/judge.js';
+import type { GatewayObserver } from '../gateway.js';
 import { type GatePolicy, type StatementEvent, StatementGate } from '../session/gate.js';
 import { newSessionId, Session, type SessionLimits } from '../session/session.js';
 import {
@@ -51,6 +52,7 @@ export interface LoginDeps {
   /** Policy mode: analyzer and judge shared by all sessions. Null: a transparent relay. */
   readonly policy: GatePolicy | null;
   readonly onStatement?: (session: Session, event: StatementEvent) => void;
+  readonly observer?: GatewayObserver;
   readonly onSession: (session: Session) => void;
   /** Cancels in flight; shutdown waits for them so a cut-off statement does not keep running. */
   readonly trackCancel: (cancel: Promise<void>) => void;
@@ -230,6 +232,10 @@ export async function login(raw: Socket, deps: LoginDeps): Promise<void> {
               deps.timeouts.upstreamConnectMs,
             ),
           );
+    if (gate !== null && deps.observer?.statementDone !== undefined) {
+      const observer = deps.observer;
+      gate.onDone = (done) => observer.statementDone?.(info, done);
+    }
     session = new Session(socket, upstream, info, {
       log,
       limits: deps.limits,
@@ -248,6 +254,7 @@ export async function login(raw: Socket, deps: LoginDeps): Promise<void> {
     greeting.push(readyForQuery(upstream.transactionStatus as TransactionStatus));
     socket.write(Buffer.concat(greeting));
     deps.onSession(session);
+    deps.observer?.sessionOpened?.(info, { tls: secure });
     log.info('session opened', {
       session: id,
       sub: auth.identity.sub,

@@ -82,9 +82,59 @@ type TxMarker =
   | { readonly type: 'Commit' }
   | { readonly type: 'Rollback' };
 
+/** What one statement's execution answered: its command tag and rows, or its SQLSTATE. */
+export interface StatementResult {
+  readonly tag: string | null;
+  readonly rows: number | null;
+  readonly sqlstate: string | null;
+}
+
+/** One judged request (a Query, or an Execute) once its answer is complete. */
+export interface StatementDone {
+  /** null for a request the gate passed without judging it (an Execute of an unknown portal). */
+  readonly event: StatementEvent | null;
+  /** Epoch milliseconds when the decision was made. */
+  readonly startedAt: number;
+  readonly durationMs: number;
+  /** One entry per statement that answered, in order; fewer than statements when one failed. */
+  readonly results: readonly StatementResult[];
+}
+
+interface Slot {
+  readonly event: StatementEvent | null;
+  readonly startedAt: number;
+  readonly started: number;
+  readonly results: StatementResult[];
+  /** No more results belong to this slot (it failed, or a later slot started answering). */
+  closed: boolean;
+}
+
 interface Request {
   effects: (Effect | TxMarker)[];
   failed: boolean;
+  slots: Slot[];
+}
+
+const newRequest = (): Request => ({ effects: [], failed: false, slots: [] });
+
+/** Rows from a CommandComplete tag: the last number ("INSERT 0 3" → 3, "SELECT 5" → 5). */
+export function rowsOfTag(tag: string): number | null {
+  const space = tag.lastIndexOf(' ');
+  if (space < 0) return null;
+  const n = Number(tag.slice(space + 1));
+  return Number.isInteger(n) ? n : null;
+}
+
+/** The SQLSTATE ('C' field) of an ErrorResponse body. */
+export function sqlstateOf(body: Buffer): string | null {
+  let pos = 0;
+  while (pos < body.length && body[pos] !== 0) {
+    const end = body.indexOf(0, pos + 1);
+    if (end < 0) return null;
+    if (body[pos] === 0x43) return body.toString('latin1', pos + 1, end);
+    pos = end + 1;
+  }
+  return null;
 }
 
 function markerOf(command: string): TxMarker | null {
@@ -117,6 +167,7 @@ export class StatementGate {
   readonly #log: Logger;
   readonly #context: () => JudgeContext;
   readonly #onStatement: (event: StatementEvent) => void;
+  #onDone: ((done: StatementDone) => void) | null = null;
   /** Row estimates for the EXPLAIN guardrail; null: such statements are refused (fail closed). */
   readonly #explainer: Explainer | null;
   readonly #extended: ExtendedState;
@@ -132,7 +183,7 @@ export class StatementGate {
   #status = 0x49;
   #discardUntilSync = false;
   /** The extended-protocol batch that the next Sync ends (not yet sent upstream as a request). */
-  #batch: Request = { effects: [], failed: false };
+  #batch: Request = newRequest();
   /** One entry per request sent upstream (Query, Sync, FunctionCall), answered by one ReadyForQuery. */
   readonly #requests: Request[] = [];
   /** Denials waiting for their injected error, in request order. */
@@ -188,12 +239,13 @@ export class StatementGate {
       }
       case SYNC:
         this.#requests.push(this.#batch);
-        this.#batch = { effects: [], failed: false };
+        this.#batch = newRequest();
         return { type: 'Forward' };
       case FUNCTION_CALL: {
         // The fast-path function call names a function by OID and cannot be analyzed: always denied.
-        const request: Request = { effects: [], failed: false };
+        const request: Request = newRequest();
         this.#requests.push(request);
+        this.#openSlot(request, null);
         return this.#deny(request, clientErrors.functionCallDenied(), INJECT_SIMPLE);
       }
       default:
@@ -201,19 +253,83 @@ export class StatementGate {
     }
   }
 
+  /** Receives completed statements, for audit. */
+  set onDone(listener: (done: StatementDone) => void) {
+    this.#onDone = listener;
+  }
+
   /** Upstream → client ErrorResponse: returns the replacement when it is the answer to a denial. */
   onServerError(body: Buffer): Buffer | null {
     // The answer belongs to the oldest request in flight, or to the open batch (after a Flush).
-    (this.#requests[0] ?? this.#batch).failed = true;
-    if (body.indexOf(TOKEN_BYTES) < 0) return null;
-    const denial = this.#denials.shift();
-    if (denial === undefined) return null;
-    return denial.error.bytes;
+    const request = this.#requests[0] ?? this.#batch;
+    request.failed = true;
+    let replacement: Buffer | null = null;
+    let sqlstate = sqlstateOf(body);
+    if (body.indexOf(TOKEN_BYTES) >= 0) {
+      const denial = this.#denials.shift();
+      if (denial !== undefined) {
+        replacement = denial.error.bytes;
+        sqlstate = denial.error.sqlstate;
+      }
+    }
+    const slot = this.#answering(request);
+    if (slot !== undefined) {
+      slot.results.push({ tag: null, rows: null, sqlstate });
+      // After an error nothing more of this request runs.
+      for (const s of request.slots) s.closed = true;
+    }
+    return replacement;
+  }
+
+  /** Upstream → client CommandComplete ('C'), EmptyQueryResponse ('I') or PortalSuspended ('s'). */
+  onServerCompletion(type: number, body: Buffer): void {
+    const request = this.#requests[0] ?? this.#batch;
+    const slot = this.#answering(request);
+    if (slot === undefined) return;
+    if (type === 0x43) {
+      const end = body.indexOf(0);
+      const tag = body.toString('utf8', 0, end < 0 ? body.length : end);
+      slot.results.push({ tag, rows: rowsOfTag(tag), sqlstate: null });
+    } else {
+      slot.results.push({ tag: type === 0x49 ? 'EMPTY' : 'SUSPENDED', rows: null, sqlstate: null });
+    }
+    const expected = slot.event?.protocol === 'simple' ? slot.event.statements.length : 1;
+    if (slot.results.length >= expected) slot.closed = true;
+  }
+
+  /** The slot the next answer belongs to: the first one still open. */
+  #answering(request: Request): Slot | undefined {
+    return request.slots.find((s) => !s.closed);
+  }
+
+  #openSlot(request: Request, event: StatementEvent | null): void {
+    request.slots.push({
+      event,
+      startedAt: Date.now(),
+      started: performance.now(),
+      results: [],
+      closed: false,
+    });
+  }
+
+  #emitDone(request: Request): void {
+    const listener = this.#onDone;
+    if (listener === null) return;
+    const now = performance.now();
+    for (const slot of request.slots) {
+      listener({
+        event: slot.event,
+        startedAt: slot.startedAt,
+        durationMs: now - slot.started,
+        results: slot.results,
+      });
+    }
   }
 
   /** Upstream → client ReadyForQuery: one request is complete. */
   onReady(status: number): void {
     const request = this.#requests.shift();
+    if (request !== undefined) this.#emitDone(request);
     // A denial whose injected message was skipped (the batch failed earlier) is void now.
     while (this.#denials.length > 0 && this.#denials[0]!.request === request) this.#denials.shift();
     const before = this.#status;
@@ -238,7 +354,7 @@ export class StatementGate {
   #query(body: Buffer): GateAction {
     const text = decodeQuery(body);
     if (text === null) return this.#malformed('Query');
-    const request: Request = { effects: [], failed: false };
+    const request: Request = newRequest();
     this.#requests.push(request);
     const { statements } = this.#policy.analyzer.analyze(text, this.#analyzeContext());
     return this.#decide(statements, 'simple', request, INJECT_SIMPLE, (s) => ({ text: s.text }));
@@ -285,7 +401,9 @@ export class StatementGate {
     request: Request,
     inject: Buffer,
   ): GateAction {
-    this.#onStatement({ statements, verdict, protocol });
+    const event = { statements, verdict, protocol };
+    this.#onStatement(event);
+    this.#openSlot(request, event);
     if (!verdict.allow) {
       if (protocol === 'extended') this.#discardUntilSync = true;
       return this.#deny(request, this.#denialError(verdict), inject);
@@ -329,7 +447,10 @@ export class StatementGate {
     } else {
       const cursor = this.#cursors.get(execute.portal);
       // Unknown portal: PostgreSQL answers with an error and runs nothing.
-      if (cursor === undefined) return { type: 'Forward' };
+      if (cursor === undefined) {
+        this.#openSlot(this.#batch, null);
+        return { type: 'Forward' };
+      }
       statements = [asStatement(cursor)];
     }
     const bind = portal?.bind;

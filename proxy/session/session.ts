@@ -88,17 +88,17 @@ const GATED_SERVER_TABLE = dispositionTable({
   '2': F,
   '3': F,
   A: I,
-  C: F,
+  C: I,
   c: F,
   d: F,
   D: F,
   E: I,
   G: F,
   H: F,
-  I: F,
+  I: I,
   n: F,
   N: F,
-  s: F,
+  s: I,
   t: F,
   T: F,
   V: F,
@@ -109,6 +109,9 @@ const GATED_SERVER_TABLE = dispositionTable({
 });
 const ERROR_RESPONSE = 0x45;
 const NOTIFICATION_RESPONSE = 0x41;
+const COMMAND_COMPLETE = 0x43;
+const EMPTY_QUERY = 0x49;
+const PORTAL_SUSPENDED = 0x73;
 
 const Q = 0x51;
 const SYNC = 0x53;
@@ -160,6 +163,7 @@ export class Session {
   #expiryTimer: NodeJS.Timeout | null = null;
   #bytesIn = 0;
   #bytesOut = 0;
+  #closedWith: { readonly reason: string; readonly sqlstate: string | null } | null = null;
   #outToServer: Buffer[] = [];
   #outToClient: Buffer[] = [];
 
@@ -215,6 +219,11 @@ export class Session {
     return this.#txStatus === TransactionStatus.idle;
   }
 
+  /** Why the session ended, once it has. */
+  get closedWith(): { readonly reason: string; readonly sqlstate: string | null } | null {
+    return this.#closedWith;
+  }
+
   get stats() {
     return { bytesIn: this.#bytesIn, bytesOut: this.#bytesOut, pending: this.#pending };
   }
@@ -263,6 +272,7 @@ export class Session {
   close(error: ClientError | null, reason: string): void {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
+    this.#closedWith = { reason, sqlstate: error?.sqlstate ?? null };
     this.#fromClient.stop();
     this.#fromServer.stop();
     this.#gate?.close();
@@ -409,6 +419,14 @@ export class Session {
         this.#outToClient.push(copy);
         return;
       }
+      this.#outToClient.push(raw);
+      return;
+    }
+    if (
+      (type === COMMAND_COMPLETE || type === EMPTY_QUERY || type === PORTAL_SUSPENDED) &&
+      this.#gate !== null
+    ) {
+      this.#gate.onServerCompletion(type, body);
       this.#outToClient.push(raw);
       return;
     }

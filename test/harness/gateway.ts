@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../cli/config.js';
 import { createLogger, type Logger, silentLogger } from '../../lib/log.js';
-import { createGateway, type Gateway } from '../../proxy/gateway.js';
+import { createGateway, type Gateway, type GatewayObserver } from '../../proxy/gateway.js';
 import type { PgInfo } from './postgres.js';
 
 export const TEST_USERS = {
@@ -26,6 +26,8 @@ export interface GatewayOverrides {
   readonly env?: Record<string, string>;
   readonly upstreamUser?: 'scram' | 'md5';
   readonly log?: Logger | 'stderr';
+  readonly observer?: GatewayObserver;
+  readonly now?: () => number;
 }
 
 export function gatewayConfigDoc(
@@ -80,7 +82,13 @@ export async function startGateway(
   if (!loaded.ok) throw new Error(`test config invalid: ${JSON.stringify(loaded.problems)}`);
   const log =
     overrides.log === 'stderr' ? createLogger({ level: 'debug' }) : (overrides.log ?? silentLogger);
-  const gateway = createGateway({ config: loaded.config, secret: loaded.secret, log });
+  const gateway = createGateway({
+    config: loaded.config,
+    secret: loaded.secret,
+    log,
+    ...(overrides.observer !== undefined ? { observer: overrides.observer } : {}),
+    ...(overrides.now !== undefined ? { now: overrides.now } : {}),
+  });
   const address: AddressInfo = await gateway.listen();
   return {
     gateway,

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { StatementDone } from '../../proxy/session/gate.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { createTestPolicy, type TestPolicy } from '../harness/policy.js';
 
@@ -9,6 +10,8 @@ const info = inject('pg');
 let policy: TestPolicy;
 let gw: TestGateway;
 let admin: pg.Client;
+const done: { session: string; done: StatementDone }[] = [];
+const sessionsClosed: string[] = [];
 
 beforeAll(async () => {
   admin = new pg.Client({ host: info.host, port: info.port, user: 'postgres', database: 'app' });
@@ -36,7 +39,13 @@ beforeAll(async () => {
       },
     ],
   });
-  gw = await startGateway(info, { config: { policy: { bundle_dir: policy.bundleDir } } });
+  gw = await startGateway(info, {
+    config: { policy: { bundle_dir: policy.bundleDir } },
+    observer: {
+      statementDone: (session, d) => done.push({ session: session.id, done: d }),
+      sessionClosed: (session) => sessionsClosed.push(session.id),
+    },
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -123,6 +132,36 @@ describe('statement gate (extended protocol, pipelined)', () => {
     });
     expect(r.rows[0].n).toBe(20);
     await c.end();
+  });
+});
+
+describe('statement records for audit', () => {
+  it('reports every request with its outcome, command tags, rows and SQLSTATE, in order', async () => {
+    done.length = 0;
+    const c = new pg.Client({ connectionString: gw.url() });
+    await c.connect();
+    await c.query('select id from gate_orders where id <= 3');
+    await c.query('select * from gate_secrets').catch(() => undefined);
+    await c.query("update gate_orders set customer = 'z' where id = 1; select 1");
+    await c.query({ text: 'select id from gate_orders where id = $1', values: [2] });
+    await c.query('select * from no_such_table').catch(() => undefined);
+    await c.end();
+    const mine = done.map((d) => d.done);
+    expect(mine.map((d) => d.event?.verdict.outcome)).toEqual([
+      'allowed',
+      'blocked',
+      'allowed',
+      'allowed',
+      'blocked',
+    ]);
+    expect(mine[0]!.results).toEqual([{ tag: 'SELECT 3', rows: 3, sqlstate: null }]);
+    expect(mine[1]!.results).toEqual([{ tag: null, rows: null, sqlstate: '42501' }]);
+    expect(mine[2]!.results.map((r) => r.tag)).toEqual(['UPDATE 1', 'SELECT 1']);
+    expect(mine[3]!.event?.protocol).toBe('extended');
+    expect(mine[3]!.results).toEqual([{ tag: 'SELECT 1', rows: 1, sqlstate: null }]);
+    for (const d of mine) expect(d.durationMs).toBeGreaterThanOrEqual(0);
+    expect(new Set(done.map((d) => d.session)).size).toBe(1);
+    await expect.poll(() => sessionsClosed.includes(done[0]!.session)).toBe(true);
   });
 });
 
