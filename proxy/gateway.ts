@@ -1,6 +1,7 @@
 // The gateway: one wire listener whose connections go through login into sessions. One instance per
 // process; the CLI runs one per worker and routes cancel requests between them.
 
+import { randomBytes } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -16,11 +17,20 @@ import {
   loadEvaluator,
   type SwappablePolicySource,
 } from './decider/policy-runtime.js';
+import { createColumnOrigins } from './filter/column-origins.js';
+import { createMasker } from './filter/mask-methods.js';
 import { type LoginDeps, login } from './listener/login.js';
 import { normaliseSearchPath } from './listener/startup-params.js';
-import type { GatePolicy, StatementDone, StatementEvent } from './session/gate.js';
+import type {
+  GatePolicy,
+  ResultFilterDeps,
+  StatementDone,
+  StatementEvent,
+} from './session/gate.js';
 import type { Session, SessionInfo } from './session/session.js';
 import type { UpstreamTarget } from './upstream/connect-upstream.js';
+import { connectUpstream } from './upstream/connect-upstream.js';
+import { createSideConnection } from './upstream/side-connection.js';
 import { clientErrors } from './wire/client-errors.js';
 
 export interface GatewayDeps {
@@ -119,8 +129,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     );
   const cancelLocal = (pid: number, secret: number): boolean => registry.cancelLocal(pid, secret);
   let policy: GatePolicy | null = null;
+  let onSwap: () => void = () => {};
+  const filters = new Map<string, ResultFilterDeps>();
   const pendingCancels = new Set<Promise<void>>();
-  const policySource = createPolicySource(null);
+  const policySource = createPolicySource(null, () => onSwap());
   const initPolicy = async (): Promise<void> => {
     const settings = config.policy;
     if (settings.disabled) {
@@ -134,8 +146,35 @@ export function createGateway(deps: GatewayDeps): Gateway {
       createStatementAnalyzer(settings.analyzer_cache_size),
     ]);
     policySource.swap(evaluator);
+    onSwap = () => {
+      for (const f of filters.values()) f.origins.invalidate();
+    };
     log.info('policy bundle loaded', { revision: evaluator.revision });
+    const hashKey =
+      config.masking.hash_key === undefined
+        ? randomBytes(32)
+        : deps.secret(config.masking.hash_key);
+    if (config.masking.hash_key === undefined) {
+      log.warn(
+        'masking.hash_key is not set: hash-masked values differ between gateway processes and restarts',
+      );
+    }
+    const masker = createMasker(hashKey);
     policy = {
+      filterFor: (name) => {
+        let filter = filters.get(name);
+        if (filter === undefined) {
+          const target = upstreams.get(name)!;
+          const timeout = config.timeouts.upstream_connect_ms;
+          const side = createSideConnection(
+            () => connectUpstream(target, new Map(), timeout),
+            timeout,
+          );
+          filter = { origins: createColumnOrigins(side), masker };
+          filters.set(name, filter);
+        }
+        return filter;
+      },
       analyzer,
       judge: createJudge({
         source: policySource,
@@ -239,6 +278,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       clearTimeout(wait);
     }
     for (const socket of sockets) socket.destroy();
+    for (const f of filters.values()) f.origins.close();
     await closed;
   };
 

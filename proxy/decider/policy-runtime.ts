@@ -23,12 +23,16 @@ export interface SwappablePolicySource extends PolicySource {
   readonly revision: string | null;
 }
 
-export function createPolicySource(initial: Evaluator | null): SwappablePolicySource {
+export function createPolicySource(
+  initial: Evaluator | null,
+  onSwap: () => void = () => {},
+): SwappablePolicySource {
   let serving = initial;
   return {
     current: () => serving,
     swap(next) {
       serving = next;
+      onSwap();
     },
     get revision() {
       return serving?.revision ?? null;

@@ -18,6 +18,7 @@ import {
   type UpstreamTarget,
 } from '../upstream/connect-upstream.js';
 import { createExplainer } from '../upstream/explainer.js';
+import { createSideConnection } from '../upstream/side-connection.js';
 import {
   authenticationCleartextPassword,
   authenticationOk,
@@ -228,9 +229,12 @@ export async function login(raw: Socket, deps: LoginDeps): Promise<void> {
               if (session !== null) deps.onStatement?.(session, event);
             },
             createExplainer(
-              () => connectUpstream(target, verdict.settings, deps.timeouts.upstreamConnectMs),
-              deps.timeouts.upstreamConnectMs,
+              createSideConnection(
+                () => connectUpstream(target, verdict.settings, deps.timeouts.upstreamConnectMs),
+                deps.timeouts.upstreamConnectMs,
+              ),
             ),
+            deps.policy.filterFor(target.name),
           );
     if (gate !== null && deps.observer?.statementDone !== undefined) {
       const observer = deps.observer;

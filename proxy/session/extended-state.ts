@@ -11,6 +11,8 @@ export interface PreparedEntry {
   readonly statements: readonly AnalyzedStatement[];
   /** Per-entry decision cache; see decider. */
   cached: unknown;
+  /** The RowDescription body the upstream answered a Describe of this statement with. */
+  rowDescription?: Buffer | null;
 }
 
 export interface PortalEntry {

@@ -12,6 +12,16 @@ import type {
   StatementFacts,
 } from '../analyzer/facts.js';
 import type { Judge, JudgeContext, Verdict } from '../decider/judge.js';
+import type { ColumnOrigins } from '../filter/column-origins.js';
+import type { Masker, MaskMethod } from '../filter/mask-methods.js';
+import {
+  type FieldPlan,
+  maskDataRow,
+  missingOrigins,
+  type OutputLineage,
+  parseRowDescription,
+  planFields,
+} from '../filter/row-masker.js';
 import type { Explainer } from '../upstream/explainer.js';
 import { type ClientError, clientErrors } from '../wire/client-errors.js';
 import {
@@ -24,6 +34,12 @@ import {
   type PreparedEntry,
 } from './extended-state.js';
 
+/** What masking needs per session: column origins of the session's upstream database and the masker. */
+export interface ResultFilterDeps {
+  readonly origins: ColumnOrigins;
+  readonly masker: Masker;
+}
+
 export interface StatementAnalyzer {
   analyze(sql: string, ctx: AnalyzeContext): { statements: AnalyzedStatement[] };
 }
@@ -31,6 +47,8 @@ export interface StatementAnalyzer {
 export interface GatePolicy {
   readonly analyzer: StatementAnalyzer;
   readonly judge: Judge;
+  /** Masking support per upstream (by upstream name). */
+  readonly filterFor: (upstream: string) => ResultFilterDeps;
   /** Named statements and portals a session may hold. */
   readonly maxNamed: number;
 }
@@ -74,6 +92,7 @@ const BIND = 0x42;
 const EXECUTE = 0x45;
 const CLOSE = 0x43;
 const SYNC = 0x53;
+const DESCRIBE = 0x44;
 const FUNCTION_CALL = 0x46;
 
 /** Transaction brackets seen in a request, so session state follows commit and rollback. */
@@ -98,6 +117,8 @@ export interface StatementDone {
   readonly durationMs: number;
   /** One entry per statement that answered, in order; fewer than statements when one failed. */
   readonly results: readonly StatementResult[];
+  /** Columns (schema.table.column, or output:<name> for derived outputs) whose values were masked. */
+  readonly masked: readonly string[];
 }
 
 interface Slot {
@@ -107,7 +128,19 @@ interface Slot {
   readonly results: StatementResult[];
   /** No more results belong to this slot (it failed, or a later slot started answering). */
   closed: boolean;
+  /** Extended protocol: the prepared statement whose portal this Execute runs. */
+  readonly entry: PreparedEntry | null;
+  /** Simple protocol: the RowDescription of the statement now answering. */
+  rowDescription: Buffer | null;
+  /** The field plan for the rows now answering: undefined until computed, null when nothing is masked. */
+  fieldPlan: FieldPlan | null | undefined;
+  /** Qualified columns this slot masked, for audit. */
+  readonly masked: Set<string>;
 }
+
+/** Masks all fields of rows whose description is unknown: NULL decodes as any type. */
+const NULL_MASKER: Masker = { mask: () => null };
+const MASK_EVERYTHING: FieldPlan = { methods: [], types: [], masked: ['*'], all: 'null' };
 
 interface Request {
   effects: (Effect | TxMarker)[];
@@ -168,6 +201,10 @@ export class StatementGate {
   readonly #context: () => JudgeContext;
   readonly #onStatement: (event: StatementEvent) => void;
   #onDone: ((done: StatementDone) => void) | null = null;
+  #maskingSlots = 0;
+  /** Client Describes waiting for their RowDescription or NoData, in order. */
+  readonly #describes: { readonly request: Request; readonly entry: PreparedEntry | null }[] = [];
+  readonly #filter: ResultFilterDeps | null;
   /** Row estimates for the EXPLAIN guardrail; null: such statements are refused (fail closed). */
   readonly #explainer: Explainer | null;
   readonly #extended: ExtendedState;
@@ -196,8 +233,10 @@ export class StatementGate {
     context: () => JudgeContext,
     onStatement: (event: StatementEvent) => void,
     explainer: Explainer | null = null,
+    filter: ResultFilterDeps | null = null,
   ) {
     this.#explainer = explainer;
+    this.#filter = filter;
     this.#policy = policy;
     this.#log = log;
     this.#context = context;
@@ -235,6 +274,16 @@ export class StatementGate {
         const close = decodeCloseOrDescribe(body);
         if (close === null) return this.#malformed('Close');
         this.#extended.close(close.kind, close.name);
+        return { type: 'Forward' };
+      }
+      case DESCRIBE: {
+        const describe = decodeCloseOrDescribe(body);
+        if (describe === null) return this.#malformed('Describe');
+        const entry =
+          describe.kind === 'S'
+            ? (this.#extended.statement(describe.name) ?? null)
+            : (this.#extended.portal(describe.name)?.statement ?? null);
+        this.#describes.push({ request: this.#batch, entry });
         return { type: 'Forward' };
       }
       case SYNC:
@@ -297,31 +346,115 @@ export class StatementGate {
     if (slot.results.length >= expected) slot.closed = true;
   }
 
+  /** Upstream RowDescription: for a simple query it describes the statement answering now; otherwise it answers the oldest Describe. */
+  onServerRowDescription(body: Buffer): void {
+    const slot = this.#answering(this.#requests[0] ?? this.#batch);
+    if (slot !== undefined && slot.event?.protocol === 'simple') {
+      slot.rowDescription = Buffer.from(body);
+      slot.fieldPlan = undefined;
+      return;
+    }
+    const describe = this.#describes.shift();
+    if (describe?.entry != null) describe.entry.rowDescription = Buffer.from(body);
+  }
+
+  /** Upstream NoData: answers the oldest Describe. */
+  onServerNoData(): void {
+    const describe = this.#describes.shift();
+    if (describe?.entry != null) describe.entry.rowDescription = null;
+  }
+
+  /** True while a request whose decision masks columns is in flight: rows must be inspected. */
+  get masking(): boolean {
+    return this.#maskingSlots > 0;
+  }
+
+  /**
+   * The field plan for the DataRows now arriving: null when nothing is masked, or a promise when origins
+   * must first be loaded from the catalog (call again once it settles).
+   */
+  rowPlan(): FieldPlan | null | Promise<void> {
+    const slot = this.#answering(this.#requests[0] ?? this.#batch);
+    if (slot === undefined || slot.event === null) return null;
+    const mask = slot.event.verdict.mask as Readonly<Record<string, MaskMethod>>;
+    if (Object.keys(mask).length === 0) return null;
+    if (slot.fieldPlan !== undefined) return slot.fieldPlan;
+    const description =
+      slot.event.protocol === 'simple' ? slot.rowDescription : (slot.entry?.rowDescription ?? null);
+    if (description === null || description === undefined) {
+      // SECURITY: rows whose shape the gateway never saw are masked whole.
+      slot.fieldPlan = MASK_EVERYTHING;
+      slot.masked.add('*');
+      return MASK_EVERYTHING;
+    }
+    const fields = parseRowDescription(description);
+    const origins = this.#filter?.origins;
+    if (origins === undefined) {
+      slot.fieldPlan = MASK_EVERYTHING;
+      return MASK_EVERYTHING;
+    }
+    const missing = missingOrigins(fields, origins);
+    if (missing.length > 0) return origins.load(missing);
+    const statement =
+      slot.event.statements[Math.min(slot.results.length, slot.event.statements.length - 1)];
+    const outputs =
+      (statement as { outputs?: readonly OutputLineage[] | null } | undefined)?.outputs ?? null;
+    const plan = planFields(fields, mask, outputs, origins);
+    slot.fieldPlan = plan;
+    if (plan !== null) for (const m of plan.masked) slot.masked.add(m);
+    return plan;
+  }
+
+  /** Rewrites one DataRow per the plan rowPlan() returned. */
+  maskRow(body: Buffer, plan: FieldPlan): Buffer {
+    // A plan exists only when a filter does (rowPlan returns MASK_EVERYTHING otherwise, which needs no masker).
+    return maskDataRow(body, plan, this.#filter?.masker ?? NULL_MASKER);
+  }
+
   /** The slot the next answer belongs to: the first one still open. */
   #answering(request: Request): Slot | undefined {
     return request.slots.find((s) => !s.closed);
   }
 
-  #openSlot(request: Request, event: StatementEvent | null): void {
+  #openSlot(
+    request: Request,
+    event: StatementEvent | null,
+    entry: PreparedEntry | null = null,
+  ): void {
+    if (event !== null && event.verdict.allow && Object.keys(event.verdict.mask).length > 0) {
+      this.#maskingSlots++;
+    }
     request.slots.push({
       event,
       startedAt: Date.now(),
       started: performance.now(),
       results: [],
       closed: false,
+      entry,
+      rowDescription: null,
+      fieldPlan: undefined,
+      masked: new Set(),
     });
   }
 
   #emitDone(request: Request): void {
     const listener = this.#onDone;
-    if (listener === null) return;
     const now = performance.now();
     for (const slot of request.slots) {
+      if (
+        slot.event !== null &&
+        slot.event.verdict.allow &&
+        Object.keys(slot.event.verdict.mask).length > 0
+      ) {
+        this.#maskingSlots--;
+      }
+      if (listener === null) continue;
       listener({
         event: slot.event,
         startedAt: slot.startedAt,
         durationMs: now - slot.started,
         results: slot.results,
+        masked: [...slot.masked],
       });
     }
   }
@@ -329,7 +462,13 @@ export class StatementGate {
   /** Upstream → client ReadyForQuery: one request is complete. */
   onReady(status: number): void {
     const request = this.#requests.shift();
-    if (request !== undefined) this.#emitDone(request);
+    if (request !== undefined) {
+      this.#emitDone(request);
+      while (this.#describes.length > 0 && this.#describes[0]!.request === request)
+        this.#describes.shift();
+      if (this.#filter !== null && request.slots.some((slot) => changesCatalog(slot)))
+        this.#filter.origins.invalidate();
+    }
     // A denial whose injected message was skipped (the batch failed earlier) is void now.
     while (this.#denials.length > 0 && this.#denials[0]!.request === request) this.#denials.shift();
     const before = this.#status;
@@ -367,10 +506,11 @@ export class StatementGate {
     request: Request,
     inject: Buffer,
     explainInput: (s: AnalyzedStatement) => { text: string; paramTypes?: Buffer; bind?: Buffer },
+    entry: PreparedEntry | null = null,
   ): GateAction {
     const verdict = this.#policy.judge.judge(statements, this.#context());
     if (!verdict.allow || verdict.explain.length === 0)
-      return this.#settle(statements, verdict, protocol, request, inject);
+      return this.#settle(statements, verdict, protocol, request, inject, entry);
     const explainer = this.#explainer;
     const estimated = async (): Promise<GateAction> => {
       const revised = [...statements];
@@ -383,13 +523,13 @@ export class StatementGate {
         } catch (err) {
           this.#log.warn('row estimate failed', { err });
           const denied = unestimated(verdict, index);
-          return this.#settle(statements, denied, protocol, request, inject);
+          return this.#settle(statements, denied, protocol, request, inject, entry);
         }
         // The estimate is part of the facts now: judged afresh, never from the cache.
         revised[index] = { ...s, facts: { ...s.facts, estimated_rows: rows }, cacheKey: null };
       }
       const final = this.#policy.judge.judge(revised, this.#context());
-      return this.#settle(revised, final, protocol, request, inject);
+      return this.#settle(revised, final, protocol, request, inject, entry);
     };
     return { type: 'Defer', action: estimated() };
   }
@@ -400,10 +540,11 @@ export class StatementGate {
     protocol: StatementEvent['protocol'],
     request: Request,
     inject: Buffer,
+    entry: PreparedEntry | null,
   ): GateAction {
     const event = { statements, verdict, protocol };
     this.#onStatement(event);
-    this.#openSlot(request, event);
+    this.#openSlot(request, event, entry);
     if (!verdict.allow) {
       if (protocol === 'extended') this.#discardUntilSync = true;
       return this.#deny(request, this.#denialError(verdict), inject);
@@ -455,11 +596,18 @@ export class StatementGate {
     }
     const bind = portal?.bind;
     const paramTypes = portal?.statement.paramTypes;
-    return this.#decide(statements, 'extended', this.#batch, INJECT_EXTENDED, (s) => ({
-      text: s.text,
-      ...(bind !== undefined ? { bind } : {}),
-      ...(paramTypes !== undefined ? { paramTypes } : {}),
-    }));
+    return this.#decide(
+      statements,
+      'extended',
+      this.#batch,
+      INJECT_EXTENDED,
+      (s) => ({
+        text: s.text,
+        ...(bind !== undefined ? { bind } : {}),
+        ...(paramTypes !== undefined ? { paramTypes } : {}),
+      }),
+      portal?.statement ?? null,
+    );
   }
 
   #deny(request: Request, error: ClientError, inject: Buffer): GateAction {
@@ -547,6 +695,15 @@ function unestimated(verdict: Verdict, index: number): Verdict {
       message: `the row estimate for statement ${index + 1} could not be obtained, so its row limit cannot be checked`,
     },
   };
+}
+
+/** A slot whose statements passed DDL upstream: cached column origins may be stale. */
+function changesCatalog(slot: Slot): boolean {
+  return (
+    slot.event !== null &&
+    slot.event.verdict.allow &&
+    slot.event.statements.some((s) => s.facts.flags.includes('ddl'))
+  );
 }
 
 function asStatement(facts: StatementFacts): AnalyzedStatement {

@@ -71,7 +71,7 @@ const GATED_CLIENT_TABLE = dispositionTable({
   P: I,
   B: I,
   E: I,
-  D: F,
+  D: I,
   C: I,
   H: F,
   S: I,
@@ -96,11 +96,37 @@ const GATED_SERVER_TABLE = dispositionTable({
   G: F,
   H: F,
   I: I,
-  n: F,
+  n: I,
   N: F,
   s: I,
   t: F,
-  T: F,
+  T: I,
+  V: F,
+  W: F,
+  v: F,
+  S: I,
+  Z: I,
+});
+
+/** While a masked request is in flight, every DataRow is inspected too. */
+const MASKING_SERVER_TABLE = dispositionTable({
+  '1': F,
+  '2': F,
+  '3': F,
+  A: I,
+  C: I,
+  c: F,
+  d: F,
+  D: I,
+  E: I,
+  G: F,
+  H: F,
+  I: I,
+  n: I,
+  N: F,
+  s: I,
+  t: F,
+  T: I,
   V: F,
   W: F,
   v: F,
@@ -112,6 +138,9 @@ const NOTIFICATION_RESPONSE = 0x41;
 const COMMAND_COMPLETE = 0x43;
 const EMPTY_QUERY = 0x49;
 const PORTAL_SUSPENDED = 0x73;
+const ROW_DESCRIPTION = 0x54;
+const NO_DATA = 0x6e;
+const DATA_ROW = 0x44;
 
 const Q = 0x51;
 const SYNC = 0x53;
@@ -234,7 +263,9 @@ export class Session {
     const upstream = this.#upstream;
     client.on('data', (chunk: Buffer) => this.#fromClientChunk(chunk));
     upstream.on('data', (chunk: Buffer) => this.#fromServerChunk(chunk));
-    client.on('drain', () => upstream.resume());
+    client.on('drain', () => {
+      if (!this.#fromServer.paused) upstream.resume();
+    });
     // A held decision keeps the client paused even when the upstream drains.
     upstream.on('drain', () => {
       if (!this.#fromClient.paused) client.resume();
@@ -312,15 +343,13 @@ export class Session {
     this.#bytesIn += chunk.length;
     this.#idleTimer?.refresh();
     this.#fromClient.push(chunk);
+    this.#syncServerTable();
     this.#flushToServer();
   }
 
   #fromServerChunk(chunk: Buffer): void {
     this.#fromServer.push(chunk);
-    if (this.#outToClient.length > 0) {
-      for (const part of this.#outToClient) this.#bytesOut += part.length;
-      if (!this.#write(this.#client, this.#outToClient)) this.#upstream.pause();
-    }
+    this.#flushToClient();
     if (this.#phase === 'draining' && this.idle)
       this.close(clientErrors.adminShutdown(), 'shutdown');
   }
@@ -371,6 +400,7 @@ export class Session {
           .then((settled) => {
             if (this.#phase === 'closed') return;
             this.#applyGateAction(type, kept, settled);
+            this.#syncServerTable();
             this.#flushToServer();
             if (this.#isClosed()) return;
             this.#fromClient.resume();
@@ -408,6 +438,7 @@ export class Session {
       if (this.#pending > 0) this.#pending--;
       this.#txStatus = body[0]!;
       this.#gate?.onReady(this.#txStatus);
+      this.#syncServerTable();
       this.#outToClient.push(raw);
       return;
     }
@@ -420,6 +451,13 @@ export class Session {
         return;
       }
       this.#outToClient.push(raw);
+      return;
+    }
+    if (
+      this.#gate !== null &&
+      (type === ROW_DESCRIPTION || type === NO_DATA || type === DATA_ROW)
+    ) {
+      this.#onResultMessage(this.#gate, type, body, raw);
       return;
     }
     if (
@@ -443,6 +481,56 @@ export class Session {
       }
     }
     this.#outToClient.push(raw);
+  }
+
+  #onResultMessage(gate: StatementGate, type: number, body: Buffer, raw: Buffer): void {
+    if (type === ROW_DESCRIPTION) gate.onServerRowDescription(body);
+    else if (type === NO_DATA) gate.onServerNoData();
+    else {
+      const plan = gate.rowPlan();
+      if (plan instanceof Promise) {
+        // Column origins are being loaded: hold this row and everything after it, in order.
+        this.#fromServer.pause();
+        this.#upstream.pause();
+        const kept = Buffer.from(raw);
+        plan
+          .then(() => {
+            if (this.#isClosed()) return;
+            this.#onResultMessage(gate, type, kept.subarray(5), kept);
+            this.#flushToClient();
+            this.#fromServer.resume();
+            this.#flushToClient();
+            if (!this.#fromServer.paused) this.#upstream.resume();
+          })
+          .catch((err: unknown) => {
+            this.#deps.log.error('column origins unavailable; closing the session', {
+              session: this.info.id,
+              err,
+            });
+            this.close(clientErrors.unavailable(), 'column origins unavailable');
+          });
+        return;
+      }
+      if (plan !== null) {
+        this.#outToClient.push(gate.maskRow(body, plan));
+        return;
+      }
+    }
+    this.#outToClient.push(raw);
+  }
+
+  /** Inspects DataRows only while a masked request is in flight. */
+  #syncServerTable(): void {
+    if (this.#gate !== null) {
+      this.#fromServer.setTable(this.#gate.masking ? MASKING_SERVER_TABLE : GATED_SERVER_TABLE);
+    }
+  }
+
+  #flushToClient(): void {
+    if (this.#outToClient.length > 0) {
+      for (const part of this.#outToClient) this.#bytesOut += part.length;
+      if (!this.#write(this.#client, this.#outToClient)) this.#upstream.pause();
+    }
   }
 
   #checkIdle(): void {

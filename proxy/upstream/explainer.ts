@@ -3,10 +3,8 @@
 // never interleaved with gateway traffic. See docs/adr/0003-explain-on-a-side-connection.md.
 
 import { serialize } from 'pg-protocol';
-import type { BackendMessage } from 'pg-protocol/dist/messages.js';
-import { Parser } from 'pg-protocol/dist/parser.js';
 import { PgwardError, toError } from '../../lib/errors.js';
-import type { UpstreamConnection } from './connect-upstream.js';
+import type { Row, SideConnection } from './side-connection.js';
 
 export interface EstimateRequest {
   /** The statement text, exactly as the client sent it. */
@@ -74,69 +72,19 @@ function message(type: number, body: Buffer): Buffer {
 
 const cstr = (s: string) => Buffer.from(`${s}\0`, 'utf8');
 
-export function createExplainer(
-  open: () => Promise<UpstreamConnection>,
-  timeoutMs: number,
-): Explainer {
-  let connection: Promise<UpstreamConnection> | null = null;
-  let chain: Promise<unknown> = Promise.resolve();
+export function createExplainer(side: SideConnection): Explainer {
   let currentPath: string | null = null;
-  let closed = false;
-
-  const roundTrip = (conn: UpstreamConnection, bytes: Buffer): Promise<string[]> =>
-    new Promise((resolve, reject) => {
-      const parser = new Parser();
-      const rows: string[] = [];
-      let failure: Error | null = null;
-      const timer = setTimeout(
-        () => done(new PgwardError('PGW_UPSTREAM_CONNECT_FAILED', 'EXPLAIN timed out')),
-        timeoutMs,
-      );
-      const onData = (chunk: Buffer) =>
-        parser.parse(chunk, (msg: BackendMessage) => {
-          if (msg.name === 'dataRow')
-            rows.push(String((msg as unknown as { fields: unknown[] }).fields[0]));
-          else if (msg.name === 'error') failure = msg as unknown as Error;
-          else if (msg.name === 'readyForQuery') done(failure);
-        });
-      const onClose = () =>
-        done(new PgwardError('PGW_UPSTREAM_CONNECT_FAILED', 'EXPLAIN connection closed'));
-      const done = (err: Error | null) => {
-        clearTimeout(timer);
-        conn.socket.removeListener('data', onData);
-        conn.socket.removeListener('close', onClose);
-        if (err !== null) {
-          conn.socket.destroy();
-          connection = null;
-          reject(
-            new PgwardError('PGW_UPSTREAM_PROTOCOL', `EXPLAIN failed: ${err.message}`, {
-              cause: err,
-            }),
-          );
-        } else resolve(rows);
-      };
-      conn.socket.on('data', onData);
-      conn.socket.once('close', onClose);
-      conn.socket.write(bytes);
-    });
-
   const run = async (request: EstimateRequest): Promise<number> => {
-    if (closed) throw new PgwardError('PGW_UPSTREAM_CONNECT_FAILED', 'session closed');
-    connection ??= open().then((c) => {
-      c.socket.on('error', () => {});
-      currentPath = null;
-      return c;
-    });
-    const conn = await connection;
     const path = request.searchPath.map(ident).join(', ') || "''";
     if (path !== currentPath) {
-      await roundTrip(conn, serialize.query(`SET search_path TO ${path}`));
+      currentPath = null;
+      await side.run(serialize.query(`SET search_path TO ${path}`));
       currentPath = path;
     }
     const text = `EXPLAIN (FORMAT JSON) ${request.text}`;
-    let rows: string[];
+    let rows: Row[];
     if (request.bind === undefined) {
-      rows = await roundTrip(conn, serialize.query(text));
+      rows = await side.run(serialize.query(text));
     } else {
       const parse = Buffer.concat([
         cstr(''),
@@ -149,8 +97,7 @@ export function createExplainer(
         bindParameters(request.bind),
         Buffer.from([0, 0]),
       ]);
-      rows = await roundTrip(
-        conn,
+      rows = await side.run(
         Buffer.concat([
           message(0x50, parse),
           message(0x42, bind),
@@ -161,23 +108,16 @@ export function createExplainer(
     }
     if (rows.length === 0)
       throw new PgwardError('PGW_UPSTREAM_PROTOCOL', 'EXPLAIN returned nothing');
-    return estimatedRows(JSON.parse(rows.join('\n')));
+    return estimatedRows(JSON.parse(rows.map((r) => r[0] ?? '').join('\n')));
   };
-
   return {
-    estimate(request) {
-      const next = chain.then(() => run(request));
-      chain = next.catch(() => undefined);
-      return next.catch((err: unknown) => {
+    estimate: (request) =>
+      run(request).catch((err: unknown) => {
+        currentPath = null;
         throw err instanceof PgwardError
           ? err
           : new PgwardError('PGW_UPSTREAM_PROTOCOL', 'EXPLAIN failed', { cause: toError(err) });
-      });
-    },
-    close() {
-      closed = true;
-      connection?.then((c) => c.socket.end(Buffer.from([0x58, 0, 0, 0, 4]))).catch(() => undefined);
-      connection = null;
-    },
+      }),
+    close: () => side.close(),
   };
 }

@@ -30,7 +30,7 @@ export interface FramerLimits {
 const HEADER = 5;
 
 export class Framer {
-  readonly #table: Uint8Array;
+  #table: Uint8Array;
   readonly #limits: FramerLimits;
   readonly #h: FramerHandlers;
   #header = Buffer.alloc(HEADER);
@@ -58,6 +58,11 @@ export class Framer {
   /** True when no partial message is pending (a clean message boundary). */
   get atBoundary(): boolean {
     return this.#headerFill === 0 && this.#skip === 0 && this.#msg === null;
+  }
+
+  /** Changes the dispositions from the next message on. */
+  setTable(table: Uint8Array): void {
+    this.#table = table;
   }
 
   get paused(): boolean {

@@ -52,6 +52,85 @@ export interface PgwardConfig {
     }[];
   };
   /**
+   * Who a client is: an OIDC access token (JWT or opaque) or a pgward credential presented as the password. Static users in auth.users keep working alongside.
+   */
+  identity?: {
+    /**
+     * The OpenID Provider whose access tokens are accepted. Its metadata comes from discovery and its keys from the jwks_uri found there.
+     */
+    oidc?: {
+      /**
+       * Issuer identifier; discovery reads <issuer>/.well-known/openid-configuration. http:// is accepted only for a loopback host.
+       */
+      issuer: string;
+      /**
+       * The aud every token must carry: this gateway's resource indicator.
+       */
+      audience: string;
+      /**
+       * Accepted JWS algorithms. 'none' and the symmetric HS* algorithms are never accepted.
+       *
+       * @minItems 1
+       */
+      algorithms?: (
+        'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA'
+      )[];
+      /**
+       * Claim holding the caller's groups: a claim name, or a dotted path into nested claims (realm_access.roles).
+       */
+      groups_claim?: string;
+      /**
+       * Allowed clock skew when checking exp and nbf.
+       */
+      clock_tolerance_s?: number;
+      /**
+       * Timeout of each discovery, JWKS and introspection request.
+       */
+      fetch_timeout_ms?: number;
+      /**
+       * A token whose kid is not in the cached keys refetches the JWKS at most once per cooldown; so does a failed discovery.
+       */
+      jwks_cooldown_ms?: number;
+      /**
+       * Cached keys older than this are refetched on the next verification.
+       */
+      jwks_refresh_ms?: number;
+      /**
+       * While the IdP is unreachable, cached keys keep working until they are this old; then every token is refused.
+       */
+      jwks_max_age_ms?: number;
+      /**
+       * RFC 7662 introspection of opaque access tokens, authenticated with these client credentials (client_secret_basic).
+       */
+      introspection?: {
+        client_id: string;
+        client_secret: SecretRef;
+      };
+    };
+    /**
+     * pgward credentials: short-lived EdDSA-signed tokens minted by POST /v1/credentials and verified offline by every replica holding the public key. signing_key (PEM PKCS#8 Ed25519 private key) mints them and verifies them too; a replica that only verifies lists the public keys in verify_keys. At least one of the two is required.
+     */
+    credentials?: {
+      signing_key?: SecretRef;
+      /**
+       * PEM (SPKI) Ed25519 public keys accepted besides the signing key's own: for replicas that only verify, and for key rotation.
+       */
+      verify_keys?: SecretRef[];
+      /**
+       * Longest credential lifetime; a credential also never outlives the caller's grants.
+       */
+      max_ttl_s?: number;
+      /**
+       * Host written into connection strings; defaults to listen.host.
+       */
+      public_host?: string;
+      /**
+       * Port written into connection strings; defaults to listen.port.
+       */
+      public_port?: number;
+    };
+  };
+  /**
    * Registered upstream databases; the client's startup 'database' selects one by name.
    *
    * @minItems 1
@@ -117,6 +196,70 @@ export interface PgwardConfig {
      * Prepared statements and portals one session may hold.
      */
     max_named_objects?: number;
+    /**
+     * Pull the compiled bundle from a branch of the policy repository: at start, every poll_ms, and on POST /v1/hooks/policy. A new bundle is verified and canary-checked before it is swapped in; a bad one is rejected and the last good one keeps serving. Takes precedence over bundle_dir.
+     */
+    git?: {
+      /**
+       * Git URL (https, ssh, file) or local path of the policy repository.
+       */
+      url: string;
+      /**
+       * Branch whose tip commit holds the bundle files (manifest.json, policy.wasm, data.json, canary.json) at its root.
+       */
+      branch?: string;
+      /**
+       * Interval between two fetches of the bundle branch.
+       */
+      poll_ms?: number;
+      /**
+       * Upper bound of one git command; a fetch that takes longer is killed and retried at the next poll.
+       */
+      timeout_ms?: number;
+      /**
+       * Directory the bundle branch is fetched into (one subdirectory per worker), relative to the config file.
+       */
+      workdir: string;
+      /**
+       * A secret is never inline: it names an environment variable or a file.
+       */
+      public_key?:
+        | {
+            env: string;
+          }
+        | {
+            file: string;
+          };
+      /**
+       * The key_id the bundle signature must name.
+       */
+      public_key_id?: string;
+      /**
+       * A secret is never inline: it names an environment variable or a file.
+       */
+      webhook_secret?:
+        | {
+            env: string;
+          }
+        | {
+            file: string;
+          };
+    };
+  };
+  /**
+   * How masked columns are rewritten in results.
+   */
+  masking?: {
+    /**
+     * A secret is never inline: it names an environment variable or a file.
+     */
+    hash_key?:
+      | {
+          env: string;
+        }
+      | {
+          file: string;
+        };
   };
   limits?: {
     max_startup_bytes?: number;
@@ -152,6 +295,61 @@ export interface PgwardConfig {
   workers?: number;
   log?: {
     level?: 'debug' | 'info' | 'warn' | 'error';
+  };
+  /**
+   * Where statement and session records go. Without clickhouse_url they are stored by the embedded chDB engine.
+   */
+  audit?: {
+    /**
+     * A secret is never inline: it names an environment variable or a file.
+     */
+    clickhouse_url?:
+      | {
+          env: string;
+        }
+      | {
+          file: string;
+        };
+    /**
+     * Data directory of the embedded chDB store, relative to the config file.
+     */
+    chdb_path?: string;
+    /**
+     * ClickHouse database holding the audit tables.
+     */
+    database?: string;
+    /**
+     * Records older than this are removed by the table TTL.
+     */
+    retention_days?: number;
+    /**
+     * Records per insert.
+     */
+    batch_size?: number;
+    /**
+     * Longest time a record waits in memory before its batch is sent.
+     */
+    flush_ms?: number;
+    /**
+     * Records held in memory; past it, batches go to the spool file instead of waiting.
+     */
+    queue_max?: number;
+    /**
+     * Directory of the append-only spool used while the store is unavailable, relative to the config file.
+     */
+    spool_dir?: string;
+    /**
+     * Spool size past which records are refused (fail_closed) or dropped and counted (fail open).
+     */
+    spool_max_bytes?: number;
+    /**
+     * Refuse statements while the spool is past spool_max_bytes instead of dropping their records.
+     */
+    fail_closed?: boolean;
+    /**
+     * Record statements with literals replaced by placeholders (normalized) or as sent (raw: literals, secrets included, land in the audit log).
+     */
+    statement_text?: 'normalized' | 'raw';
   };
 }
 
@@ -194,6 +392,83 @@ export interface PgwardConfigResolved {
       password: SecretRef;
       groups: string[];
     }[];
+  };
+  /**
+   * Who a client is: an OIDC access token (JWT or opaque) or a pgward credential presented as the password. Static users in auth.users keep working alongside.
+   */
+  identity: {
+    /**
+     * The OpenID Provider whose access tokens are accepted. Its metadata comes from discovery and its keys from the jwks_uri found there.
+     */
+    oidc?: {
+      /**
+       * Issuer identifier; discovery reads <issuer>/.well-known/openid-configuration. http:// is accepted only for a loopback host.
+       */
+      issuer: string;
+      /**
+       * The aud every token must carry: this gateway's resource indicator.
+       */
+      audience: string;
+      /**
+       * Accepted JWS algorithms. 'none' and the symmetric HS* algorithms are never accepted.
+       *
+       * @minItems 1
+       */
+      algorithms: ('RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA')[];
+      /**
+       * Claim holding the caller's groups: a claim name, or a dotted path into nested claims (realm_access.roles).
+       */
+      groups_claim: string;
+      /**
+       * Allowed clock skew when checking exp and nbf.
+       */
+      clock_tolerance_s: number;
+      /**
+       * Timeout of each discovery, JWKS and introspection request.
+       */
+      fetch_timeout_ms: number;
+      /**
+       * A token whose kid is not in the cached keys refetches the JWKS at most once per cooldown; so does a failed discovery.
+       */
+      jwks_cooldown_ms: number;
+      /**
+       * Cached keys older than this are refetched on the next verification.
+       */
+      jwks_refresh_ms: number;
+      /**
+       * While the IdP is unreachable, cached keys keep working until they are this old; then every token is refused.
+       */
+      jwks_max_age_ms: number;
+      /**
+       * RFC 7662 introspection of opaque access tokens, authenticated with these client credentials (client_secret_basic).
+       */
+      introspection?: {
+        client_id: string;
+        client_secret: SecretRef;
+      };
+    };
+    /**
+     * pgward credentials: short-lived EdDSA-signed tokens minted by POST /v1/credentials and verified offline by every replica holding the public key. signing_key (PEM PKCS#8 Ed25519 private key) mints them and verifies them too; a replica that only verifies lists the public keys in verify_keys. At least one of the two is required.
+     */
+    credentials?: {
+      signing_key?: SecretRef;
+      /**
+       * PEM (SPKI) Ed25519 public keys accepted besides the signing key's own: for replicas that only verify, and for key rotation.
+       */
+      verify_keys?: SecretRef[];
+      /**
+       * Longest credential lifetime; a credential also never outlives the caller's grants.
+       */
+      max_ttl_s: number;
+      /**
+       * Host written into connection strings; defaults to listen.host.
+       */
+      public_host?: string;
+      /**
+       * Port written into connection strings; defaults to listen.port.
+       */
+      public_port?: number;
+    };
   };
   /**
    * Registered upstream databases; the client's startup 'database' selects one by name.
@@ -261,6 +536,70 @@ export interface PgwardConfigResolved {
      * Prepared statements and portals one session may hold.
      */
     max_named_objects: number;
+    /**
+     * Pull the compiled bundle from a branch of the policy repository: at start, every poll_ms, and on POST /v1/hooks/policy. A new bundle is verified and canary-checked before it is swapped in; a bad one is rejected and the last good one keeps serving. Takes precedence over bundle_dir.
+     */
+    git?: {
+      /**
+       * Git URL (https, ssh, file) or local path of the policy repository.
+       */
+      url: string;
+      /**
+       * Branch whose tip commit holds the bundle files (manifest.json, policy.wasm, data.json, canary.json) at its root.
+       */
+      branch: string;
+      /**
+       * Interval between two fetches of the bundle branch.
+       */
+      poll_ms: number;
+      /**
+       * Upper bound of one git command; a fetch that takes longer is killed and retried at the next poll.
+       */
+      timeout_ms: number;
+      /**
+       * Directory the bundle branch is fetched into (one subdirectory per worker), relative to the config file.
+       */
+      workdir: string;
+      /**
+       * A secret is never inline: it names an environment variable or a file.
+       */
+      public_key?:
+        | {
+            env: string;
+          }
+        | {
+            file: string;
+          };
+      /**
+       * The key_id the bundle signature must name.
+       */
+      public_key_id: string;
+      /**
+       * A secret is never inline: it names an environment variable or a file.
+       */
+      webhook_secret?:
+        | {
+            env: string;
+          }
+        | {
+            file: string;
+          };
+    };
+  };
+  /**
+   * How masked columns are rewritten in results.
+   */
+  masking: {
+    /**
+     * A secret is never inline: it names an environment variable or a file.
+     */
+    hash_key?:
+      | {
+          env: string;
+        }
+      | {
+          file: string;
+        };
   };
   limits: {
     max_startup_bytes: number;
@@ -296,5 +635,60 @@ export interface PgwardConfigResolved {
   workers: number;
   log: {
     level: 'debug' | 'info' | 'warn' | 'error';
+  };
+  /**
+   * Where statement and session records go. Without clickhouse_url they are stored by the embedded chDB engine.
+   */
+  audit: {
+    /**
+     * A secret is never inline: it names an environment variable or a file.
+     */
+    clickhouse_url?:
+      | {
+          env: string;
+        }
+      | {
+          file: string;
+        };
+    /**
+     * Data directory of the embedded chDB store, relative to the config file.
+     */
+    chdb_path: string;
+    /**
+     * ClickHouse database holding the audit tables.
+     */
+    database: string;
+    /**
+     * Records older than this are removed by the table TTL.
+     */
+    retention_days: number;
+    /**
+     * Records per insert.
+     */
+    batch_size: number;
+    /**
+     * Longest time a record waits in memory before its batch is sent.
+     */
+    flush_ms: number;
+    /**
+     * Records held in memory; past it, batches go to the spool file instead of waiting.
+     */
+    queue_max: number;
+    /**
+     * Directory of the append-only spool used while the store is unavailable, relative to the config file.
+     */
+    spool_dir: string;
+    /**
+     * Spool size past which records are refused (fail_closed) or dropped and counted (fail open).
+     */
+    spool_max_bytes: number;
+    /**
+     * Refuse statements while the spool is past spool_max_bytes instead of dropping their records.
+     */
+    fail_closed: boolean;
+    /**
+     * Record statements with literals replaced by placeholders (normalized) or as sent (raw: literals, secrets included, land in the audit log).
+     */
+    statement_text: 'normalized' | 'raw';
   };
 }

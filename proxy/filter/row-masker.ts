@@ -1,0 +1,184 @@
+// Masks result rows: a RowDescription plus the statement's mask plan and output lineage become a per-field
+// plan; DataRows are rewritten field by field. Fields whose origin cannot be proven are masked.
+
+import type { ColumnOrigins } from './column-origins.js';
+import type { Masker, MaskMethod } from './mask-methods.js';
+
+/** Lineage of one output column, as the analyzer reports it (sources are schema.table.column or schema.table.*). */
+export type OutputLineage =
+  | { readonly kind: 'column'; readonly source: string }
+  | { readonly kind: 'derived'; readonly sources: readonly string[] }
+  | { readonly kind: 'star'; readonly table: string }
+  | { readonly kind: 'opaque' };
+
+export interface FieldDescription {
+  readonly name: string;
+  readonly tableOid: number;
+  readonly attnum: number;
+  readonly typeOid: number;
+  readonly format: number;
+}
+
+export interface FieldPlan {
+  /** Per field: the method to apply, or null to pass the value unchanged. */
+  readonly methods: readonly (MaskMethod | null)[];
+  readonly types: readonly number[];
+  /** Qualified origins of the fields that are masked (for audit). */
+  readonly masked: readonly string[];
+  /** When set, every field gets this method (rows whose description is unknown). */
+  readonly all?: MaskMethod;
+}
+
+export function parseRowDescription(body: Buffer): FieldDescription[] {
+  const count = body.readInt16BE(0);
+  const fields: FieldDescription[] = [];
+  let pos = 2;
+  for (let i = 0; i < count; i++) {
+    const end = body.indexOf(0, pos);
+    const name = body.toString('utf8', pos, end);
+    pos = end + 1;
+    fields.push({
+      name,
+      tableOid: body.readUInt32BE(pos),
+      attnum: body.readInt16BE(pos + 4),
+      typeOid: body.readUInt32BE(pos + 6),
+      format: body.readInt16BE(pos + 16),
+    });
+    pos += 18;
+  }
+  return fields;
+}
+
+/** The masking method for a source, with `schema.table.*` matching every masked column of the table. */
+function methodsFor(
+  sources: readonly string[],
+  mask: Readonly<Record<string, MaskMethod>>,
+): MaskMethod[] {
+  const out: MaskMethod[] = [];
+  for (const source of sources) {
+    if (source.endsWith('.*')) {
+      const prefix = source.slice(0, -1);
+      for (const [column, method] of Object.entries(mask))
+        if (column.startsWith(prefix)) out.push(method);
+    } else {
+      const method = mask[source];
+      if (method !== undefined) out.push(method);
+    }
+  }
+  return out;
+}
+
+/** A derived output of masked inputs is masked as a whole: NULL if any input demands NULL, else redacted. */
+function derivedMethod(methods: readonly MaskMethod[]): MaskMethod | null {
+  if (methods.length === 0) return null;
+  return methods.includes('null') ? 'null' : 'redact';
+}
+
+/** Relation OIDs the description needs from the catalog and that are not cached yet. */
+export function missingOrigins(
+  fields: readonly FieldDescription[],
+  origins: ColumnOrigins,
+): number[] {
+  return fields
+    .filter((f) => f.tableOid !== 0 && origins.cached(f.tableOid) === undefined)
+    .map((f) => f.tableOid);
+}
+
+/**
+ * Builds the field plan. Origins must be loaded (see missingOrigins). `outputs` is the analyzer's lineage
+ * of the statement, or null when unknown.
+ */
+export function planFields(
+  fields: readonly FieldDescription[],
+  mask: Readonly<Record<string, MaskMethod>>,
+  outputs: readonly OutputLineage[] | null,
+  origins: ColumnOrigins,
+): FieldPlan | null {
+  if (Object.keys(mask).length === 0) return null;
+  const positional =
+    outputs !== null && outputs.length === fields.length && !outputs.some((o) => o.kind === 'star');
+  const methods: (MaskMethod | null)[] = [];
+  const masked: string[] = [];
+  let any = false;
+  fields.forEach((field, i) => {
+    let method: MaskMethod | null;
+    let label: string;
+    if (field.tableOid !== 0) {
+      const rel = origins.cached(field.tableOid);
+      const column = rel?.columns.get(field.attnum);
+      if (rel === undefined || column === undefined) {
+        // SECURITY: an origin that cannot be resolved is not proven safe.
+        method = 'redact';
+        label = `oid:${field.tableOid}.${field.attnum}`;
+      } else {
+        label = `${rel.schema}.${rel.table}.${column}`;
+        method = mask[label] ?? null;
+      }
+    } else {
+      const lineage = positional ? outputs[i]! : ({ kind: 'opaque' } as const);
+      label = `output:${field.name}`;
+      switch (lineage.kind) {
+        case 'column':
+          method = mask[lineage.source] ?? null;
+          label = lineage.source;
+          break;
+        case 'derived':
+          method = derivedMethod(methodsFor(lineage.sources, mask));
+          break;
+        case 'star':
+        case 'opaque':
+          // SECURITY: no proven lineage while the statement reads masked columns: mask it.
+          method = 'redact';
+          break;
+      }
+    }
+    methods.push(method);
+    if (method !== null) {
+      any = true;
+      masked.push(label);
+    }
+  });
+  if (!any) return null;
+  return { methods, types: fields.map((f) => f.typeOid), masked };
+}
+
+/** Rewrites one DataRow body per the plan; returns the whole new message. */
+export function maskDataRow(body: Buffer, plan: FieldPlan, masker: Masker): Buffer {
+  const count = body.readInt16BE(0);
+  const parts: Buffer[] = [];
+  let size = 2;
+  let pos = 2;
+  const header = Buffer.allocUnsafe(2);
+  header.writeInt16BE(count, 0);
+  parts.push(header);
+  for (let i = 0; i < count; i++) {
+    const len = body.readInt32BE(pos);
+    const start = pos + 4;
+    const end = len < 0 ? start : start + len;
+    const method = plan.all ?? plan.methods[i] ?? null;
+    if (method === null || len < 0) {
+      parts.push(body.subarray(pos, end));
+      size += end - pos;
+    } else {
+      const value = masker.mask(method, body.toString('utf8', start, end), plan.types[i] ?? 0);
+      const field = value === null ? Buffer.from([0xff, 0xff, 0xff, 0xff]) : lengthPrefixed(value);
+      parts.push(field);
+      size += field.length;
+    }
+    pos = end;
+  }
+  const out = Buffer.allocUnsafe(5 + size);
+  out[0] = 0x44;
+  out.writeInt32BE(4 + size, 1);
+  let at = 5;
+  for (const p of parts) at += p.copy(out, at);
+  return out;
+}
+
+function lengthPrefixed(value: string): Buffer {
+  const bytes = Buffer.from(value, 'utf8');
+  const out = Buffer.allocUnsafe(4 + bytes.length);
+  out.writeInt32BE(bytes.length, 0);
+  bytes.copy(out, 4);
+  return out;
+}
