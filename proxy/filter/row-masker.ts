@@ -74,6 +74,22 @@ function derivedMethod(methods: readonly MaskMethod[]): MaskMethod | null {
   return methods.includes('null') ? 'null' : 'redact';
 }
 
+/** The method for one output by its lineage (opaque and star outputs are masked: not proven). */
+export function lineageMethod(
+  lineage: OutputLineage,
+  mask: Readonly<Record<string, MaskMethod>>,
+): MaskMethod | null {
+  switch (lineage.kind) {
+    case 'column':
+      return mask[lineage.source] ?? null;
+    case 'derived':
+      return derivedMethod(methodsFor(lineage.sources, mask));
+    case 'star':
+    case 'opaque':
+      return 'redact';
+  }
+}
+
 /** Relation OIDs the description needs from the catalog and that are not cached yet. */
 export function missingOrigins(
   fields: readonly FieldDescription[],
@@ -115,22 +131,10 @@ export function planFields(
         method = mask[label] ?? null;
       }
     } else {
+      // SECURITY: without a proven lineage while the statement reads masked columns, the output is masked.
       const lineage = positional ? outputs[i]! : ({ kind: 'opaque' } as const);
-      label = `output:${field.name}`;
-      switch (lineage.kind) {
-        case 'column':
-          method = mask[lineage.source] ?? null;
-          label = lineage.source;
-          break;
-        case 'derived':
-          method = derivedMethod(methodsFor(lineage.sources, mask));
-          break;
-        case 'star':
-        case 'opaque':
-          // SECURITY: no proven lineage while the statement reads masked columns: mask it.
-          method = 'redact';
-          break;
-      }
+      label = lineage.kind === 'column' ? lineage.source : `output:${field.name}`;
+      method = lineageMethod(lineage, mask);
     }
     methods.push(method);
     if (method !== null) {

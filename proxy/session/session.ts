@@ -7,6 +7,7 @@ import { assertNever } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../auth/authenticator.js';
 import type { CancelKey } from '../cancel/cancel-keys.js';
+import type { CopyPlan } from '../filter/copy-masker.js';
 import type { UpstreamConnection } from '../upstream/connect-upstream.js';
 import { parameterStatus, TransactionStatus } from '../wire/backend-messages.js';
 import { type ClientError, clientErrors } from '../wire/client-errors.js';
@@ -116,11 +117,11 @@ const MASKING_SERVER_TABLE = dispositionTable({
   A: I,
   C: I,
   c: F,
-  d: F,
+  d: I,
   D: I,
   E: I,
   G: F,
-  H: F,
+  H: I,
   I: I,
   n: I,
   N: F,
@@ -141,6 +142,8 @@ const PORTAL_SUSPENDED = 0x73;
 const ROW_DESCRIPTION = 0x54;
 const NO_DATA = 0x6e;
 const DATA_ROW = 0x44;
+const COPY_OUT_RESPONSE = 0x48;
+const COPY_DATA = 0x64;
 
 const Q = 0x51;
 const SYNC = 0x53;
@@ -460,11 +463,16 @@ export class Session {
       this.#onResultMessage(this.#gate, type, body, raw);
       return;
     }
+    if (this.#gate !== null && (type === COPY_OUT_RESPONSE || type === COPY_DATA)) {
+      this.#onCopyMessage(this.#gate, type, body, raw);
+      return;
+    }
     if (
       (type === COMMAND_COMPLETE || type === EMPTY_QUERY || type === PORTAL_SUSPENDED) &&
       this.#gate !== null
     ) {
       this.#gate.onServerCompletion(type, body);
+      this.#copyPlan = null;
       this.#outToClient.push(raw);
       return;
     }
@@ -490,25 +498,8 @@ export class Session {
       const plan = gate.rowPlan();
       if (plan instanceof Promise) {
         // Column origins are being loaded: hold this row and everything after it, in order.
-        this.#fromServer.pause();
-        this.#upstream.pause();
         const kept = Buffer.from(raw);
-        plan
-          .then(() => {
-            if (this.#isClosed()) return;
-            this.#onResultMessage(gate, type, kept.subarray(5), kept);
-            this.#flushToClient();
-            this.#fromServer.resume();
-            this.#flushToClient();
-            if (!this.#fromServer.paused) this.#upstream.resume();
-          })
-          .catch((err: unknown) => {
-            this.#deps.log.error('column origins unavailable; closing the session', {
-              session: this.info.id,
-              err,
-            });
-            this.close(clientErrors.unavailable(), 'column origins unavailable');
-          });
+        this.#hold(plan, () => this.#onResultMessage(gate, type, kept.subarray(5), kept));
         return;
       }
       if (plan !== null) {
@@ -517,6 +508,45 @@ export class Session {
       }
     }
     this.#outToClient.push(raw);
+  }
+
+  #copyPlan: CopyPlan | null = null;
+
+  #onCopyMessage(gate: StatementGate, type: number, body: Buffer, raw: Buffer): void {
+    if (type === COPY_OUT_RESPONSE) {
+      const plan = gate.copyPlan(body);
+      if (plan instanceof Promise) {
+        this.#hold(plan, () => this.#onCopyMessage(gate, type, body, Buffer.from(raw)));
+        return;
+      }
+      this.#copyPlan = plan;
+      this.#outToClient.push(raw);
+      return;
+    }
+    const masked = this.#copyPlan === null ? null : gate.maskCopy(body, this.#copyPlan);
+    this.#outToClient.push(masked ?? raw);
+  }
+
+  /** Holds the upstream stream (this message and all after it, in order) until `wait` settles. */
+  #hold(wait: Promise<void>, retry: () => void): void {
+    this.#fromServer.pause();
+    this.#upstream.pause();
+    wait
+      .then(() => {
+        if (this.#isClosed()) return;
+        retry();
+        this.#flushToClient();
+        this.#fromServer.resume();
+        this.#flushToClient();
+        if (!this.#fromServer.paused) this.#upstream.resume();
+      })
+      .catch((err: unknown) => {
+        this.#deps.log.error('column origins unavailable; closing the session', {
+          session: this.info.id,
+          err,
+        });
+        this.close(clientErrors.unavailable(), 'column origins unavailable');
+      });
   }
 
   /** Inspects DataRows only while a masked request is in flight. */

@@ -1,5 +1,6 @@
 // Masking end to end: secrets in a real table never reach the client's bytes, whatever the statement shape
 // or result format, while unmasked columns keep their exact values.
+import { execFile } from 'node:child_process';
 import pg from 'pg';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -35,7 +36,7 @@ beforeAll(async () => {
       {
         id: 'agent-customers',
         subject: { sub: 'svc-agent' },
-        objects: [{ table: 'mask_customers', actions: ['select'] }],
+        objects: [{ table: 'mask_customers', actions: ['select', 'copy'] }],
       },
     ],
     data: {
@@ -73,6 +74,59 @@ function expectNoSecrets(bytes: Buffer): void {
   expect(text).not.toContain('078051120');
   expect(text).not.toContain('2190999');
 }
+
+function psql(sql: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      '/usr/bin/psql',
+      ['-X', '-v', 'ON_ERROR_STOP=1', '-c', sql, url()],
+      { encoding: 'buffer', env: { ...process.env, PGSSLMODE: 'disable' } },
+      (err, stdout, stderr) => (err ? reject(new Error(String(stderr))) : resolve(stdout)),
+    );
+  });
+}
+
+describe('COPY TO STDOUT is masked like rows', () => {
+  it('text format, whole table', async () => {
+    tap.reset();
+    const out = (await psql('copy mask_customers to stdout')).toString();
+    expectNoSecrets(tap.received());
+    const lines = out.trim().split('\n').sort();
+    expect(lines[0]!.split('\t')).toEqual([
+      '1',
+      'Ada',
+      '***@analytical.example',
+      '[redacted]',
+      '****0958',
+      '\\N',
+      '90',
+    ]);
+  });
+
+  it('CSV with header and a column list, and COPY (query)', async () => {
+    tap.reset();
+    const csv = (
+      await psql('copy mask_customers (id, ssn, email) to stdout with (format csv, header true)')
+    ).toString();
+    expect(csv.split('\n')[0]).toBe('id,ssn,email');
+    expect(csv).toContain('1,"[redacted]","***@analytical.example"');
+    const query = (
+      await psql(
+        "copy (select name, ssn as x, 'k' || email from mask_customers order by id) to stdout",
+      )
+    ).toString();
+    expect(query.split('\n')[0]).toBe('Ada\t[redacted]\t[redacted]');
+    expectNoSecrets(tap.received());
+  });
+
+  it('binary format: masked fields become NULL', async () => {
+    tap.reset();
+    const bin = await psql('copy mask_customers to stdout (format binary)');
+    expect(bin.subarray(0, 11).toString('latin1')).toBe('PGCOPY\n\xff\r\n\0');
+    expectNoSecrets(tap.received());
+    expect(bin.toString('latin1')).toContain('Ada');
+  });
+});
 
 describe('masking by column origin', () => {
   it('masks direct, aliased, subquery and CTE references; keeps unmasked values exact (node-postgres)', async () => {
