@@ -2,8 +2,8 @@
 // search_path, PREPARE, DECLARE, DEALLOCATE, CLOSE, DISCARD) apply to later ones, since they run
 // in order; the session applies them for good only once the statements succeeded upstream.
 import { assertNever } from '../../lib/errors.js';
-import { type FactsBody, FactsBuilder, type Walker } from './builder.js';
-import type { AnalyzeContext, AnalyzedStatement, Effect } from './facts.js';
+import { type FactsBody, FactsBuilder, type StoredBody, type Walker } from './builder.js';
+import type { AnalyzeContext, AnalyzedStatement, Effect, OutputLineage } from './facts.js';
 import { normalizeSegment, type Segment } from './sql-scanner.js';
 import {
   fingerprintOf,
@@ -21,6 +21,7 @@ const POSTGRES_DEFAULT_PATH: readonly string[] = ['$user', 'public'];
 export interface CachedStatement {
   readonly body: FactsBody;
   readonly fingerprint: string;
+  readonly outputs: readonly OutputLineage[] | null;
 }
 
 export interface ParsedInput {
@@ -41,20 +42,20 @@ export interface ParsedOutput {
 
 /** Prepared statements and cursors as the statements of this string leave them. */
 class Overlay {
-  private readonly local = new Map<string, FactsBody | null>();
+  private readonly local = new Map<string, StoredBody | null>();
   private cleared = false;
 
-  constructor(private readonly outer: (name: string) => FactsBody | undefined) {}
+  constructor(private readonly outer: (name: string) => StoredBody | undefined) {}
 
-  get(name: string): FactsBody | undefined {
+  get(name: string): StoredBody | undefined {
     const hit = this.local.get(name);
     if (hit !== undefined) return hit ?? undefined;
     if (this.local.has(name) || this.cleared) return undefined;
     return this.outer(name);
   }
 
-  set(name: string, facts: FactsBody | null): void {
-    this.local.set(name, facts);
+  set(name: string, stored: StoredBody | null): void {
+    this.local.set(name, stored);
   }
 
   clear(): void {
@@ -79,14 +80,14 @@ export function analyzeParsed(input: ParsedInput, ctx: AnalyzeContext): ParsedOu
         path = e.path ?? defaultPath;
         return;
       case 'Prepare':
-        prepared.set(e.name, e.facts);
+        prepared.set(e.name, { facts: e.facts, outputs: e.outputs });
         return;
       case 'Deallocate':
         if (e.all || e.name === null) prepared.clear();
         else prepared.set(e.name, null);
         return;
       case 'DeclareCursor':
-        cursors.set(e.name, e.facts);
+        cursors.set(e.name, { facts: e.facts, outputs: e.outputs });
         return;
       case 'CloseCursor':
         if (e.all || e.name === null) cursors.clear();
@@ -123,16 +124,18 @@ export function analyzeParsed(input: ParsedInput, ctx: AnalyzeContext): ParsedOu
     const facts = finishFacts(body, sha256(text), fingerprint, i, stmts.length);
     const effects = w.b.effects.map((e) => finishEffect(e, facts));
     for (const e of effects) apply(e);
-    const ok = aligned && seg.key !== null && isReusable(body, effects);
+    const ok = aligned && seg.key !== null && isReusable(body, effects, w.b.literalDependent);
+    const outputs = w.b.outputs;
     statements.push({
       facts,
+      outputs,
       text,
       normalized: normalizeSegment(sql, seg),
       effects,
       cacheKey: ok ? `${statementPath.join('\u0000')}\u0003${seg.key}` : null,
     });
     allReusable &&= ok;
-    reusable.push({ body, fingerprint });
+    reusable.push({ body, fingerprint, outputs });
   }
   return { statements, reusable: allReusable ? reusable : null };
 }

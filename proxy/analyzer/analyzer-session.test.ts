@@ -4,7 +4,13 @@ import { fingerprintSync } from 'libpg-query';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Analyzer, createAnalyzer, loadAnalyzer } from './analyzer.js';
 import { FactsBuilder, type Walker } from './builder.js';
-import type { AnalyzeContext, AnalyzedStatement, Effect, StatementFacts } from './facts.js';
+import type {
+  AnalyzeContext,
+  AnalyzedStatement,
+  Effect,
+  StatementFacts,
+  StoredQuery,
+} from './facts.js';
 import { walkQuery, walkStatement } from './walk-statement.js';
 
 let analyzer: Analyzer;
@@ -32,6 +38,11 @@ function one(sql: string, c?: AnalyzeContext): StatementFacts {
   return first(sql, c).facts;
 }
 
+/** What the session keeps of a prepared statement or cursor (outputs do not matter here). */
+function stored_(facts: StatementFacts): StoredQuery {
+  return { facts, outputs: null };
+}
+
 describe('prepared statements', () => {
   it('PREPARE yields the inner facts and a Prepare effect holding them', () => {
     const s = first('PREPARE q(int) AS SELECT ssn FROM customers WHERE id = $1');
@@ -50,7 +61,10 @@ describe('prepared statements', () => {
 
   it('EXECUTE takes the facts of a statement the session tracks', () => {
     const stored = one('DELETE FROM customers WHERE id = $1');
-    const f = one('EXECUTE q(42)', ctx({ prepared: (n) => (n === 'q' ? stored : undefined) }));
+    const f = one(
+      'EXECUTE q(42)',
+      ctx({ prepared: (n) => (n === 'q' ? stored_(stored) : undefined) }),
+    );
     expect(f.command).toBe('EXECUTE');
     expect(f.flags).toEqual(['execute']);
     expect(f.writes).toEqual(stored.writes);
@@ -59,7 +73,7 @@ describe('prepared statements', () => {
 
   it('CREATE TABLE AS EXECUTE takes the prepared facts', () => {
     const stored = one('SELECT ssn FROM customers');
-    const f = one('CREATE TABLE loot AS EXECUTE q', ctx({ prepared: () => stored }));
+    const f = one('CREATE TABLE loot AS EXECUTE q', ctx({ prepared: () => stored_(stored) }));
     expect(f.flags).toEqual(['create_table_as', 'ddl', 'execute']);
     expect(f.reads).toEqual(stored.reads);
     expect(one('CREATE TABLE loot AS EXECUTE q').flags).toContain('unknown_node');
@@ -71,7 +85,10 @@ describe('prepared statements', () => {
 
   it('EXECUTE parameters are expressions too', () => {
     const stored = one('SELECT $1');
-    const f = one("EXECUTE q(pg_read_file('/etc/passwd'))", ctx({ prepared: () => stored }));
+    const f = one(
+      "EXECUTE q(pg_read_file('/etc/passwd'))",
+      ctx({ prepared: () => stored_(stored) }),
+    );
     expect(f.flags).toEqual(['execute', 'file_function']);
   });
 
@@ -83,7 +100,7 @@ describe('prepared statements', () => {
       { type: 'Deallocate', name: null, all: true },
     ]);
     const stored = one('SELECT 1');
-    const s = all('DEALLOCATE ALL; EXECUTE q', ctx({ prepared: () => stored }));
+    const s = all('DEALLOCATE ALL; EXECUTE q', ctx({ prepared: () => stored_(stored) }));
     expect(s[1]?.facts.command).toBe('UNKNOWN');
   });
 });
@@ -98,7 +115,7 @@ describe('cursors', () => {
 
   it('FETCH and MOVE take the cursor query facts', () => {
     const stored = one('SELECT ssn FROM customers');
-    const c = ctx({ cursors: (n) => (n === 'c' ? stored : undefined) });
+    const c = ctx({ cursors: (n) => (n === 'c' ? stored_(stored) : undefined) });
     expect(one('FETCH 10 FROM c', c)).toMatchObject({
       command: 'FETCH',
       flags: ['cursor'],

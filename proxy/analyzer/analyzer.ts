@@ -75,7 +75,14 @@ function fixed(keyword: string, sql: string): AnalyzeResult {
   const facts = finishFacts(body, sha256(text), constantFingerprint(canonical), 0, 1);
   return {
     statements: [
-      { facts, text, normalized: text, effects: [], cacheKey: `\u0004fixed\u0003${canonical}` },
+      {
+        facts,
+        outputs: null,
+        text,
+        normalized: text,
+        effects: [],
+        cacheKey: `\u0004fixed\u0003${canonical}`,
+      },
     ],
   };
 }
@@ -89,7 +96,9 @@ function empty(): AnalyzeResult {
     1,
   );
   return {
-    statements: [{ facts, text: '', normalized: '', effects: [], cacheKey: '\u0004empty' }],
+    statements: [
+      { facts, outputs: null, text: '', normalized: '', effects: [], cacheKey: '\u0004empty' },
+    ],
   };
 }
 
@@ -104,7 +113,7 @@ function whole(
   const text = segments.length === 0 ? sql : sql.slice(seg.start, seg.end);
   const facts = finishFacts(simpleBody(command, [flag]), sha256(text), '', 0, 1);
   const normalized = segments.length === 0 ? '' : normalizeSegment(sql, seg);
-  return { statements: [{ facts, text, normalized, effects: [], cacheKey: null }] };
+  return { statements: [{ facts, outputs: null, text, normalized, effects: [], cacheKey: null }] };
 }
 
 export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
@@ -149,6 +158,7 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
         const text = sql.slice(seg.start, seg.end);
         return {
           facts: finishFacts(c.body, sha256(text), c.fingerprint, i, hit.length),
+          outputs: c.outputs,
           text,
           normalized: normalizeSegment(sql, seg),
           effects: [],

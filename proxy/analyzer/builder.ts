@@ -5,19 +5,32 @@ import type {
   Effect,
   Flag,
   ObjectRef,
+  OutputLineage,
   SettingChange,
   StatementFacts,
   WriteAction,
 } from './facts.js';
+import { addLin, type Lin, normalizeSources, type Sink, type Slot } from './lineage.js';
 
 /** The facts a walker produces; the analyzer adds sha256, fingerprint, index and count. */
 export type FactsBody = Omit<StatementFacts, 'sha256' | 'fingerprint' | 'index' | 'count'>;
 
+/** A prepared statement's or cursor's query as the walker sees it. */
+export interface StoredBody {
+  readonly facts: FactsBody;
+  readonly outputs: readonly OutputLineage[] | null;
+}
+
 /** An effect whose facts still lack the statement's sha256, fingerprint, index and count. */
 export type PendingEffect =
   | Exclude<Effect, { type: 'Prepare' } | { type: 'DeclareCursor' }>
-  | { type: 'Prepare'; name: string; body: FactsBody }
-  | { type: 'DeclareCursor'; name: string; body: FactsBody };
+  | { type: 'Prepare'; name: string; body: FactsBody; outputs: readonly OutputLineage[] | null }
+  | {
+      type: 'DeclareCursor';
+      name: string;
+      body: FactsBody;
+      outputs: readonly OutputLineage[] | null;
+    };
 
 interface WriteEntry {
   schema: string;
@@ -38,6 +51,28 @@ export class FactsBuilder {
   readonly settings: SettingChange[] = [];
   private readonly objects = new Map<string, ObjectRef>();
   readonly effects: PendingEffect[] = [];
+  private readonly predicates = new Set<string>();
+  /** Predicate collectors of the enclosing subqueries (each sees its own and nested predicates). */
+  readonly collectors: Set<string>[] = [];
+  /** Value sinks of the expressions being walked in the current query level (innermost last). */
+  sinks: Sink[] = [];
+  /** The statement's outputs; null when it returns no rows. */
+  outputs: readonly OutputLineage[] | null = null;
+  /** Set when the facts depend on a literal (`ORDER BY 2`): such a statement is never cached. */
+  literalDependent = false;
+
+  /** Feeds a value's lineage to every expression being walked in the current query level. */
+  use(lin: Lin): void {
+    for (const s of this.sinks) addLin(s, lin);
+  }
+
+  /** Records columns named by a predicate. */
+  predicate(sources: Iterable<string>): void {
+    for (const s of sources) {
+      this.predicates.add(s);
+      for (const c of this.collectors) c.add(s);
+    }
+  }
 
   flag(f: Flag): void {
     this.flags.add(f);
@@ -97,6 +132,7 @@ export class FactsBuilder {
       for (const r of f.reads) this.object('table', `${r.schema}.${r.table}`);
       for (const w of f.writes) this.object('table', `${w.schema}.${w.table}`);
     }
+    if (withReadsWrites) this.predicate(f.predicate_columns);
     for (const fn of f.functions) this.functions.add(fn);
     for (const fl of f.flags) this.flags.add(fl);
     for (const s of f.settings ?? []) this.settings.push(s);
@@ -127,6 +163,7 @@ export class FactsBuilder {
       ...(this.settings.length === 0 ? {} : { settings: [...this.settings] }),
       ...(this.objects.size === 0 ? {} : { objects: [...this.objects.values()] }),
       estimated_rows: null,
+      predicate_columns: normalizeSources(this.predicates),
     };
     return body;
   }
@@ -134,7 +171,14 @@ export class FactsBuilder {
 
 /** A relation visible by name in a query level. */
 export type Rel =
-  | { kind: 'table'; name: string; schema: string; table: string }
+  | {
+      kind: 'table';
+      name: string;
+      schema: string;
+      table: string;
+      /** Its columns are renamed (`t AS x(a, b)`): a name no longer tells which column it is. */
+      renamed?: true;
+    }
   | {
       kind: 'derived';
       name: string;
@@ -142,10 +186,15 @@ export type Rel =
       columns: readonly string[] | null;
       /** Tables whose columns this name exposes directly (join aliases, RETURNING old/new). */
       members: readonly Rel[];
+      /** Output lineage (after renaming); null when unknown (every column is opaque). */
+      slots: readonly Slot[] | null;
     };
 
 export interface CteDef {
   columns: readonly string[] | null;
+  slots: readonly Slot[] | null;
+  /** Columns named by the CTE's predicates: a subquery reading the CTE depends on them. */
+  predicates: readonly string[];
 }
 
 /** One query level: its FROM relations, or the CTEs of a WITH clause. */
@@ -153,24 +202,55 @@ export interface Scope {
   readonly parent: Scope | null;
   readonly rels: Rel[];
   readonly ctes: Map<string, CteDef> | null;
+  /** Lineage of the level's named windows (`WINDOW w AS (...)`). */
+  windows?: Map<string, Lin>;
 }
 
 export function newLevel(parent: Scope | null): Scope {
   return { parent, rels: [], ctes: null };
 }
 
+/** Finds a relation by its reference name (alias, or table name when unaliased), innermost first. */
+export function findRel(
+  scope: Scope | null,
+  schema: string | undefined,
+  name: string,
+): Rel | undefined {
+  for (let s = scope; s !== null; s = s.parent) {
+    for (const r of s.rels) {
+      if (
+        schema === undefined
+          ? r.name === name
+          : r.kind === 'table' && r.table === name && r.schema === schema
+      ) {
+        return r;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Output column names of a query; null when unknown (a `*`, or no names). */
 export type OutputNames = readonly string[] | null;
+
+/** What walking a query yields: names for resolving references, lineage for masking. */
+export interface QueryShape {
+  readonly names: OutputNames;
+  /** One slot per output column (wide slots for stars); null when the query returns no rows. */
+  readonly slots: readonly Slot[] | null;
+}
+
+export const NO_ROWS: QueryShape = Object.freeze({ names: null, slots: null });
 
 export interface Walker {
   readonly b: FactsBuilder;
   /** search_path in effect for this statement. */
   readonly path: readonly string[];
   readonly maxDepth: number;
-  readonly prepared: (name: string) => FactsBody | undefined;
-  readonly cursors: (name: string) => FactsBody | undefined;
+  readonly prepared: (name: string) => StoredBody | undefined;
+  readonly cursors: (name: string) => StoredBody | undefined;
   /** Walks any query-shaped node (SELECT, VALUES, INSERT, UPDATE, DELETE, MERGE). */
-  readonly query: (w: Walker, node: unknown, scope: Scope | null, depth: number) => OutputNames;
+  readonly query: (w: Walker, node: unknown, scope: Scope | null, depth: number) => QueryShape;
   /** Walks a whole statement into `w.b`; returns its command tag. */
   readonly statement: (w: Walker, node: unknown, depth: number) => string;
 }

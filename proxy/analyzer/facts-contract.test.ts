@@ -1,5 +1,6 @@
 // The analyzer's output is the policy input contract: every fact it produces validates against
-// `definitions.statementFacts`, and its flag list is exactly the schema's enum.
+// `definitions.statementFacts` (predicate_columns included), its flag list is exactly the schema's
+// enum, and its output lineage has the documented shape.
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import inputSchema from '../../schemas/policy-input.schema.json' with { type: 'json' };
@@ -25,6 +26,8 @@ const CORPUS = [
   'DO $$ BEGIN END $$; CALL p(); LISTEN x; NOTIFY x; VACUUM; GRANT SELECT ON t TO u; TRUNCATE t',
   "ALTER SYSTEM SET x = 1; LOAD 'x'; CREATE TABLE z (a int); DROP TABLE z; DISCARD ALL",
   'SELECT pg_read_file($1), dblink($1), pg_terminate_backend(1) FROM pg_class FOR UPDATE',
+  "SELECT c.name, row_to_json(c) FROM customers c JOIN orders o USING (id) WHERE c.ssn LIKE '1%' GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 2",
+  'SELECT DISTINCT ON (region) rank() OVER (PARTITION BY region ORDER BY salary) FROM staff',
   'SELECT (',
   `SELECT ${'('.repeat(2000)}1${')'.repeat(2000)}`,
 ];
@@ -59,5 +62,36 @@ describe('facts contract', () => {
       }
     }
     expect(count).toBeGreaterThan(30);
+  });
+
+  it('predicate_columns is an optional array of qualified column names', () => {
+    const def = inputSchema.definitions.statementFacts;
+    expect(def.required).not.toContain('predicate_columns');
+    expect(def.properties.predicate_columns.type).toBe('array');
+  });
+
+  it('predicate columns and output sources are schema.table.column or schema.table.*', () => {
+    const analyzer = createAnalyzer();
+    const ctx = { searchPath: ['public'], prepared: () => undefined, cursors: () => undefined };
+    const qualified = /^[^.]*\.[^.]+\.[^.]+$/;
+    let predicates = 0;
+    let outputs = 0;
+    for (const sql of CORPUS) {
+      for (const s of analyzer.analyze(sql, ctx).statements) {
+        for (const c of s.facts.predicate_columns) {
+          predicates++;
+          expect(c).toMatch(qualified);
+        }
+        for (const o of s.outputs ?? []) {
+          outputs++;
+          if (o.kind === 'column') expect(o.source).toMatch(qualified);
+          else if (o.kind === 'derived') for (const x of o.sources) expect(x).toMatch(qualified);
+          else if (o.kind === 'star') expect(o.table).toMatch(/^[^.]*\.[^.]+$/);
+          else expect(o).toEqual({ kind: 'opaque' });
+        }
+      }
+    }
+    expect(predicates).toBeGreaterThan(5);
+    expect(outputs).toBeGreaterThan(5);
   });
 });

@@ -88,6 +88,37 @@ export interface StatementFacts {
   readonly settings?: readonly SettingChange[];
   readonly objects?: readonly ObjectRef[];
   readonly estimated_rows: number | null;
+  /**
+   * Every table column a predicate names (WHERE, JOIN ... ON/USING, GROUP BY, HAVING, ORDER BY,
+   * window PARTITION BY/ORDER BY, DISTINCT ON, FILTER, LIMIT/OFFSET, at any depth), as
+   * "schema.table.column" ('*' as column: every column of that table); sorted, deduplicated.
+   */
+  readonly predicate_columns: readonly string[];
+}
+
+/**
+ * Where one output column of a row-returning statement comes from. Sources are
+ * "schema.table.column"; "schema.table.*" means every column of that table.
+ * A `star` entry stands for every column of its table, so it may cover several result columns; an
+ * entry after a `star` is the column after that table's last one. An `opaque` entry made from a
+ * star over columns the analyzer cannot know (a set operation, a function in FROM) may cover
+ * several too: positions after it are unknown and must be treated as opaque.
+ */
+export type OutputLineage =
+  /** A plain reference to one table column (through aliases, derived tables and CTEs; views are tables). */
+  | { readonly kind: 'column'; readonly source: string }
+  /** An expression whose value depends only on these columns (constants: none). */
+  | { readonly kind: 'derived'; readonly sources: readonly string[] }
+  /** An expanded `*` or `t.*` of a table: "schema.table". */
+  | { readonly kind: 'star'; readonly table: string }
+  /** Cannot be established. */
+  | { readonly kind: 'opaque' };
+
+/** A prepared statement's or cursor's query as the session tracks it. */
+export interface StoredQuery {
+  readonly facts: StatementFacts;
+  /** The query's output lineage; null when it returns no rows. */
+  readonly outputs: readonly OutputLineage[] | null;
 }
 
 /**
@@ -96,17 +127,29 @@ export interface StatementFacts {
  */
 export type Effect =
   | { type: 'SetSearchPath'; path: readonly string[] | null; local: boolean }
-  | { type: 'Prepare'; name: string; facts: StatementFacts }
+  | {
+      type: 'Prepare';
+      name: string;
+      facts: StatementFacts;
+      outputs: readonly OutputLineage[] | null;
+    }
   | { type: 'Deallocate'; name: string | null; all: boolean }
-  | { type: 'DeclareCursor'; name: string; facts: StatementFacts }
+  | {
+      type: 'DeclareCursor';
+      name: string;
+      facts: StatementFacts;
+      outputs: readonly OutputLineage[] | null;
+    }
   | { type: 'CloseCursor'; name: string | null; all: boolean }
   | { type: 'Discard'; target: 'all' | 'plans' | 'sequences' | 'temp' };
 
 export interface AnalyzeContext {
   /** search_path in effect, as schema names (already unquoted); `$user` entries are ignored. */
   readonly searchPath: readonly string[];
-  readonly prepared: (name: string) => StatementFacts | undefined;
-  readonly cursors: (name: string) => StatementFacts | undefined;
+  /** What a Prepare effect carried (facts and outputs), by statement name. */
+  readonly prepared: (name: string) => StoredQuery | undefined;
+  /** What a DeclareCursor effect carried, by cursor name. */
+  readonly cursors: (name: string) => StoredQuery | undefined;
   /**
    * The startup search_path that RESET restores, used only for later statements of the same
    * query string. Default: PostgreSQL's `"$user", public`.
@@ -116,6 +159,12 @@ export interface AnalyzeContext {
 
 export interface AnalyzedStatement {
   facts: StatementFacts;
+  /**
+   * One lineage per target-list item in order (a `*` or `t.*` item expands to one `star` per
+   * table, or to a derived table's own outputs); DML gives its RETURNING list, COPY ... TO STDOUT
+   * its columns, EXECUTE/FETCH the stored query's. null when the statement returns no rows.
+   */
+  outputs: readonly OutputLineage[] | null;
   /** This statement's slice of the query string (first to last token, no `;`). */
   text: string;
   /** `text` with every literal replaced by a `$n` placeholder, for audit. */

@@ -6,7 +6,7 @@ import { type FactsBody, FactsBuilder, type PendingEffect } from './builder.js';
 import type { Effect, Flag, StatementFacts } from './facts.js';
 
 /**
- * Facts that cannot depend on a literal value. Anything else (settings, COPY, EXPLAIN options,
+ * Facts (and outputs) that cannot depend on a literal value. Anything else (settings, COPY, EXPLAIN options,
  * PREPARE/EXECUTE/cursors, flagged functions whose arguments matter) is analyzed every time.
  */
 const REUSABLE_COMMANDS: ReadonlySet<string> = new Set([
@@ -22,8 +22,13 @@ const REUSABLE_FLAGS: ReadonlySet<Flag> = new Set([
   'system_catalog',
 ]);
 
-export function isReusable(body: FactsBody, effects: readonly unknown[]): boolean {
+export function isReusable(
+  body: FactsBody,
+  effects: readonly unknown[],
+  literalDependent: boolean,
+): boolean {
   return (
+    !literalDependent &&
     REUSABLE_COMMANDS.has(body.command) &&
     body.flags.every((f) => REUSABLE_FLAGS.has(f)) &&
     body.settings === undefined &&
@@ -54,6 +59,7 @@ export function freezeBody(body: FactsBody): FactsBody {
   Object.freeze(body.writes);
   Object.freeze(body.functions);
   Object.freeze(body.flags);
+  Object.freeze(body.predicate_columns);
   if (body.settings !== undefined) Object.freeze(body.settings);
   if (body.objects !== undefined) Object.freeze(body.objects);
   return Object.freeze(body);
@@ -87,6 +93,7 @@ export function finishFacts(
     ...(body.settings === undefined ? {} : { settings: body.settings }),
     ...(body.objects === undefined ? {} : { objects: body.objects }),
     estimated_rows: null,
+    predicate_columns: body.predicate_columns,
   });
 }
 
@@ -100,5 +107,5 @@ export function finishEffect(e: PendingEffect, outer: StatementFacts): Effect {
     outer.index,
     outer.count,
   );
-  return { type: e.type, name: e.name, facts: inner };
+  return { type: e.type, name: e.name, facts: inner, outputs: e.outputs };
 }

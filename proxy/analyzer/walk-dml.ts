@@ -12,17 +12,20 @@ import type {
 } from 'libpg-query';
 import {
   type AstObject,
+  NO_ROWS,
   newLevel,
   nodeType,
-  type OutputNames,
+  type QueryShape,
   type Rel,
   type Scope,
   unwrap,
   type Walker,
 } from './builder.js';
 import { isCatalogSchema, resolveRelation } from './names.js';
-import { walkExpr } from './walk-expr.js';
-import { outputNames, walkFromItem, walkWith } from './walk-select.js';
+import { walkExpr, walkPredicate } from './walk-expr.js';
+import { walkFromItem, walkWith } from './walk-from.js';
+import { outputNames } from './walk-select.js';
+import { targetSlots } from './walk-targets.js';
 
 type TableRel = Extract<Rel, { kind: 'table' }>;
 
@@ -94,8 +97,8 @@ function walkReturning(
   level: Scope,
   target: TableRel,
   depth: number,
-): OutputNames {
-  if (rc === undefined) return null;
+): QueryShape {
+  if (rc === undefined) return NO_ROWS;
   let oldName = 'old';
   let newName = 'new';
   for (const o of rc.options ?? []) {
@@ -103,10 +106,11 @@ function walkReturning(
     if (opt?.option === 'RETURNING_OPTION_OLD') oldName = opt.value ?? oldName;
     if (opt?.option === 'RETURNING_OPTION_NEW') newName = opt.value ?? newName;
   }
-  level.rels.push({ kind: 'derived', name: oldName, columns: null, members: [target] });
-  level.rels.push({ kind: 'derived', name: newName, columns: null, members: [target] });
-  walkExpr(w, rc.exprs, level, depth + 1);
-  return outputNames(rc.exprs);
+  for (const name of [oldName, newName]) {
+    level.rels.push({ kind: 'derived', name, columns: null, members: [target], slots: null });
+  }
+  const slots = targetSlots(w, rc.exprs, level, depth + 1);
+  return { names: outputNames(rc.exprs), slots };
 }
 
 export function walkInsert(
@@ -114,7 +118,7 @@ export function walkInsert(
   s: InsertStmt,
   outer: Scope | null,
   depth: number,
-): OutputNames {
+): QueryShape {
   const scope = s.withClause === undefined ? outer : walkWith(w, s.withClause, outer, depth + 1);
   const target = targetRel(w, s.relation);
   const level = newLevel(scope);
@@ -129,9 +133,16 @@ export function walkInsert(
     walkExpr(w, oc.infer?.whereClause, level, depth + 1);
     if (oc.action === 'ONCONFLICT_UPDATE') {
       const up = newLevel(scope);
-      up.rels.push(target, { kind: 'derived', name: 'excluded', columns: null, members: [] });
+      // EXCLUDED is the row proposed for insertion: values the client sent.
+      up.rels.push(target, {
+        kind: 'derived',
+        name: 'excluded',
+        columns: null,
+        members: [],
+        slots: null,
+      });
       const set = targetColumns(w, oc.targetList, up, depth);
-      walkExpr(w, oc.whereClause, up, depth + 1);
+      walkPredicate(w, oc.whereClause, up, depth + 1);
       w.b.write(target.schema, target.table, 'update', true, set);
     }
   }
@@ -143,14 +154,14 @@ export function walkUpdate(
   s: UpdateStmt,
   outer: Scope | null,
   depth: number,
-): OutputNames {
+): QueryShape {
   const scope = s.withClause === undefined ? outer : walkWith(w, s.withClause, outer, depth + 1);
   const target = targetRel(w, s.relation);
   const level = newLevel(scope);
   level.rels.push(target);
   for (const item of s.fromClause ?? []) walkFromItem(w, item, level, depth + 1);
   const cols = targetColumns(w, s.targetList, level, depth);
-  walkExpr(w, s.whereClause, level, depth + 1);
+  walkPredicate(w, s.whereClause, level, depth + 1);
   w.b.write(target.schema, target.table, 'update', hasWhere(s.whereClause), cols);
   return walkReturning(w, s.returningClause, level, target, depth);
 }
@@ -160,29 +171,24 @@ export function walkDelete(
   s: DeleteStmt,
   outer: Scope | null,
   depth: number,
-): OutputNames {
+): QueryShape {
   const scope = s.withClause === undefined ? outer : walkWith(w, s.withClause, outer, depth + 1);
   const target = targetRel(w, s.relation);
   const level = newLevel(scope);
   level.rels.push(target);
   for (const item of s.usingClause ?? []) walkFromItem(w, item, level, depth + 1);
-  walkExpr(w, s.whereClause, level, depth + 1);
+  walkPredicate(w, s.whereClause, level, depth + 1);
   w.b.write(target.schema, target.table, 'delete', hasWhere(s.whereClause), null);
   return walkReturning(w, s.returningClause, level, target, depth);
 }
 
-export function walkMerge(
-  w: Walker,
-  s: MergeStmt,
-  outer: Scope | null,
-  depth: number,
-): OutputNames {
+export function walkMerge(w: Walker, s: MergeStmt, outer: Scope | null, depth: number): QueryShape {
   const scope = s.withClause === undefined ? outer : walkWith(w, s.withClause, outer, depth + 1);
   const target = targetRel(w, s.relation);
   const level = newLevel(scope);
   level.rels.push(target);
   walkFromItem(w, s.sourceRelation, level, depth + 1);
-  walkExpr(w, s.joinCondition, level, depth + 1);
+  walkPredicate(w, s.joinCondition, level, depth + 1);
   const cols = new Set<string>();
   for (const c of s.mergeWhenClauses ?? []) {
     const wc = unwrap<MergeWhenClause>(c, 'MergeWhenClause');
@@ -190,7 +196,7 @@ export function walkMerge(
       w.b.flag('unknown_node');
       continue;
     }
-    walkExpr(w, wc.condition, level, depth + 1);
+    walkPredicate(w, wc.condition, level, depth + 1);
     const names = targetColumns(w, wc.targetList, level, depth);
     for (const n of names) cols.add(n);
     if (wc.commandType === 'CMD_INSERT' && names.length === 0) cols.add('*');

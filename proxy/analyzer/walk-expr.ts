@@ -1,9 +1,10 @@
 // Walks expressions: resolves column references to the tables of the enclosing query levels,
 // records function calls (flagging the ones that reach outside) and descends into subqueries.
-import type { ColumnRef, FuncCall, SubLink } from 'libpg-query';
+import type { ColumnRef, FuncCall, SubLink, WindowDef } from 'libpg-query';
 import {
   type AstObject,
   constString,
+  findRel,
   isWrapped,
   nodeType,
   type Rel,
@@ -11,7 +12,9 @@ import {
   strings,
   type Walker,
 } from './builder.js';
+import { addLin, type Lin, newSink, type Sink, sinkLin } from './lineage.js';
 import { breaksLexing, classifyFunction, parseSearchPath, resolveFunction } from './names.js';
+import { refLineage, windowLineage } from './walk-lineage.js';
 
 /** Expression node types with no meaning of their own here: their children are walked. */
 const TRANSPARENT: ReadonlySet<string> = new Set([
@@ -109,6 +112,7 @@ export function walkExpr(w: Walker, node: unknown, scope: Scope | null, depth: n
   switch (type) {
     case 'ColumnRef':
       resolveColumnRef(w, v as ColumnRef, scope);
+      if (w.b.sinks.length > 0) w.b.use(refLineage(scope, v as ColumnRef));
       return;
     case 'FuncCall':
       walkFuncCall(w, v as FuncCall, scope, depth);
@@ -116,7 +120,9 @@ export function walkExpr(w: Walker, node: unknown, scope: Scope | null, depth: n
     case 'SubLink': {
       const s = v as SubLink;
       walkExpr(w, s.testexpr, scope, depth + 1);
-      w.query(w, s.subselect, scope, depth + 1);
+      // EXISTS depends on which rows there are, never on the values selected.
+      const values = s.subLinkType !== 'EXISTS_SUBLINK';
+      w.b.use(subqueryLineage(w, s.subselect, scope, depth + 1, values));
       return;
     }
     case 'TypeCast':
@@ -124,7 +130,7 @@ export function walkExpr(w: Walker, node: unknown, scope: Scope | null, depth: n
       return;
     default:
       if (QUERIES.has(type)) {
-        w.query(w, node, scope, depth + 1);
+        w.b.use(subqueryLineage(w, node, scope, depth + 1, true));
         return;
       }
       if (TRANSPARENT.has(type)) {
@@ -134,6 +140,54 @@ export function walkExpr(w: Walker, node: unknown, scope: Scope | null, depth: n
       // SECURITY: an expression we do not understand might read or call anything.
       w.b.flag('unknown_node');
   }
+}
+
+/**
+ * Walks a subquery used as a value: its value depends on the columns its outputs come from (when
+ * `values`) and on every column its predicates name (which rows there are).
+ */
+function subqueryLineage(
+  w: Walker,
+  node: unknown,
+  scope: Scope | null,
+  depth: number,
+  values: boolean,
+): Lin {
+  const predicates = new Set<string>();
+  w.b.collectors.push(predicates);
+  let slots: ReturnType<Walker['query']>['slots'];
+  try {
+    slots = w.query(w, node, scope, depth).slots;
+  } finally {
+    w.b.collectors.pop();
+  }
+  const sink = newSink();
+  if (values) for (const s of slots ?? []) addLin(sink, s.lin);
+  for (const p of predicates) sink.sources.add(p);
+  return sinkLin(sink);
+}
+
+/** Walks an expression into a fresh sink (on top of the enclosing ones, which see it too). */
+export function walkInto(
+  w: Walker,
+  node: unknown,
+  scope: Scope | null,
+  depth: number,
+  sink: Sink = newSink(),
+): Sink {
+  w.b.sinks.push(sink);
+  try {
+    walkExpr(w, node, scope, depth);
+  } finally {
+    w.b.sinks.pop();
+  }
+  return sink;
+}
+
+/** Walks a predicate (WHERE, ON, HAVING, ...): every column it names is a predicate column. */
+export function walkPredicate(w: Walker, node: unknown, scope: Scope | null, depth: number): void {
+  if (node === undefined) return;
+  w.b.predicate(walkInto(w, node, scope, depth).sources);
 }
 
 /** Walks every child of a node whose fields carry no special meaning. */
@@ -151,26 +205,6 @@ export function walkFields(w: Walker, obj: AstObject, scope: Scope | null, depth
 function addColumn(w: Walker, rel: Rel, column: string): void {
   if (rel.kind === 'table') w.b.read(rel.schema, rel.table).add(column);
   else for (const m of rel.members) addColumn(w, m, column);
-}
-
-/** Finds a relation by its reference name (alias, or table name when unaliased), innermost first. */
-export function findRel(
-  scope: Scope | null,
-  schema: string | undefined,
-  name: string,
-): Rel | undefined {
-  for (let s = scope; s !== null; s = s.parent) {
-    for (const r of s.rels) {
-      if (
-        schema === undefined
-          ? r.name === name
-          : r.kind === 'table' && r.table === name && r.schema === schema
-      ) {
-        return r;
-      }
-    }
-  }
-  return undefined;
 }
 
 /** `SELECT *`: every relation of the innermost query level with relations. */
@@ -239,8 +273,33 @@ function walkFuncCall(w: Walker, f: FuncCall, scope: Scope | null, depth: number
   if (cls === 'set_config') setConfig(w, f.args ?? []);
   walkExpr(w, f.args, scope, depth + 1);
   walkExpr(w, f.agg_order, scope, depth + 1);
-  walkExpr(w, f.agg_filter, scope, depth + 1);
-  if (f.over !== undefined) walkFields(w, f.over as AstObject, scope, depth + 1);
+  walkPredicate(w, f.agg_filter, scope, depth + 1);
+  // `OVER w` names a window of the WINDOW clause; `OVER (w ORDER BY x)` refines one.
+  if (f.over !== undefined) walkWindow(w, f.over, f.over.refname ?? f.over.name, scope, depth + 1);
+}
+
+/**
+ * A window (in OVER or in WINDOW): its PARTITION BY / ORDER BY are predicates, and the window
+ * function's value depends on them (a rank reveals the order). Returns the window's lineage.
+ */
+export function walkWindow(
+  w: Walker,
+  def: WindowDef,
+  ref: string | undefined,
+  scope: Scope | null,
+  depth: number,
+): Lin {
+  const sink = newSink();
+  w.b.sinks.push(sink);
+  try {
+    walkFields(w, def as AstObject, scope, depth);
+    const base = ref === undefined ? undefined : windowLineage(scope, ref);
+    if (base !== undefined) w.b.use(base);
+  } finally {
+    w.b.sinks.pop();
+  }
+  w.b.predicate(sink.sources);
+  return sinkLin(sink);
 }
 
 /** set_config(name, value, is_local): a SET in disguise. */

@@ -1,200 +1,21 @@
-// Walks SELECT (and VALUES, set operations, WITH): builds each query level's FROM scope, so
-// column references resolve through aliases, and CTE names shadow tables.
-import type {
-  Alias,
-  CommonTableExpr,
-  IntoClause,
-  JoinExpr,
-  JsonTable,
-  RangeFunction,
-  RangeSubselect,
-  RangeTableFunc,
-  RangeTableSample,
-  RangeVar,
-  ResTarget,
-  SelectStmt,
-  WithClause,
-} from 'libpg-query';
+// Walks SELECT (and VALUES, set operations): each query level's FROM scope, its output slots
+// (lineage), and its predicates (WHERE, GROUP BY, HAVING, windows, DISTINCT ON, ORDER BY, LIMIT).
+import type { IntoClause, ResTarget, SelectStmt, WindowDef } from 'libpg-query';
 import {
-  type AstObject,
-  type CteDef,
   newLevel,
   nodeType,
   type OutputNames,
-  type Rel,
+  type QueryShape,
   type Scope,
   strings,
   unwrap,
   type Walker,
 } from './builder.js';
-import { isCatalogSchema, resolveCreation, resolveRelation } from './names.js';
-import { walkExpr, walkFields } from './walk-expr.js';
-
-const DML: ReadonlySet<string> = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
-
-function aliasColumns(alias: Alias | undefined): string[] | null {
-  const cols = strings(alias?.colnames);
-  return cols.length > 0 ? cols : null;
-}
-
-function findCte(scope: Scope | null, name: string): CteDef | undefined {
-  for (let s = scope; s !== null; s = s.parent) {
-    const c = s.ctes?.get(name);
-    if (c !== undefined) return c;
-  }
-  return undefined;
-}
-
-/** WITH: each CTE sees the ones before it (and itself when RECURSIVE); returns their scope. */
-export function walkWith(w: Walker, wc: WithClause, outer: Scope | null, depth: number): Scope {
-  const ctes = new Map<string, CteDef>();
-  const level: Scope = { parent: outer, rels: [], ctes };
-  for (const item of wc.ctes ?? []) {
-    const cte = unwrap<CommonTableExpr>(item, 'CommonTableExpr');
-    if (cte === undefined) {
-      w.b.flag('unknown_node');
-      continue;
-    }
-    const name = cte.ctename ?? '';
-    const declared = strings(cte.aliascolnames);
-    const columns = declared.length > 0 ? declared : null;
-    if (wc.recursive) ctes.set(name, { columns });
-    if (DML.has(nodeType(cte.ctequery) ?? '')) w.b.flag('dml_in_cte');
-    const names = w.query(w, cte.ctequery, level, depth + 1);
-    ctes.set(name, { columns: columns ?? names });
-  }
-  return level;
-}
-
-/** A table in FROM, or a CTE reference when an unqualified name matches a CTE in scope. */
-export function addRangeVar(w: Walker, rv: RangeVar, level: Scope): void {
-  const relname = rv.relname ?? '';
-  const refname = rv.alias?.aliasname ?? relname;
-  const cols = aliasColumns(rv.alias);
-  const cte = rv.schemaname === undefined ? findCte(level, relname) : undefined;
-  if (cte !== undefined) {
-    level.rels.push({ kind: 'derived', name: refname, columns: cols ?? cte.columns, members: [] });
-    return;
-  }
-  const r = resolveRelation(rv.schemaname, relname, w.path);
-  if (isCatalogSchema(r.schema)) w.b.flag('system_catalog');
-  const read = w.b.read(r.schema, r.table);
-  // Renamed columns (`t AS x(a, b)`) hide which real column each name is: every column counts.
-  if (cols !== null) read.add('*');
-  level.rels.push({ kind: 'table', name: refname, schema: r.schema, table: r.table });
-}
-
-function addColumnTo(w: Walker, rels: readonly Rel[], column: string): void {
-  for (const r of rels) {
-    if (r.kind === 'table') w.b.read(r.schema, r.table).add(column);
-    else addColumnTo(w, r.members, column);
-  }
-}
-
-function funcName(list: readonly unknown[] | undefined): string {
-  const first = unwrap<{ items?: unknown[] }>(list?.[0], 'List')?.items?.[0];
-  const names = strings(unwrap<{ funcname?: unknown[] }>(first, 'FuncCall')?.funcname);
-  return names[names.length - 1] ?? '';
-}
-
-/** One FROM item; functions, XMLTABLE and JSON_TABLE are implicitly LATERAL. */
-export function walkFromItem(w: Walker, item: unknown, level: Scope, depth: number): void {
-  if (depth > w.maxDepth) {
-    w.b.flag('too_deep');
-    return;
-  }
-  const type = nodeType(item);
-  const v = type === undefined ? undefined : (item as AstObject)[type];
-  switch (type) {
-    case 'RangeVar':
-      addRangeVar(w, v as RangeVar, level);
-      return;
-    case 'JoinExpr': {
-      const j = v as JoinExpr;
-      const before = level.rels.length;
-      walkFromItem(w, j.larg, level, depth + 1);
-      walkFromItem(w, j.rarg, level, depth + 1);
-      const sides = level.rels.slice(before);
-      for (const c of strings(j.usingClause)) addColumnTo(w, sides, c);
-      if (j.isNatural) addColumnTo(w, sides, '*');
-      walkExpr(w, j.quals, level, depth + 1);
-      for (const a of [j.alias, j.join_using_alias]) {
-        if (a?.aliasname !== undefined) {
-          level.rels.push({ kind: 'derived', name: a.aliasname, columns: null, members: sides });
-        }
-      }
-      return;
-    }
-    case 'RangeSubselect': {
-      const s = v as RangeSubselect;
-      const names = w.query(w, s.subquery, s.lateral ? level : level.parent, depth + 1);
-      const name = s.alias?.aliasname ?? '';
-      level.rels.push({
-        kind: 'derived',
-        name,
-        columns: aliasColumns(s.alias) ?? names,
-        members: [],
-      });
-      return;
-    }
-    case 'RangeFunction': {
-      const f = v as RangeFunction;
-      for (const fn of f.functions ?? []) {
-        const items = unwrap<{ items?: unknown[] }>(fn, 'List')?.items ?? [];
-        walkExpr(w, items[0], level, depth + 1);
-      }
-      const fname = funcName(f.functions);
-      const single = (f.functions?.length ?? 0) === 1 && f.alias === undefined ? [fname] : null;
-      const columns = aliasColumns(f.alias) ?? single;
-      level.rels.push({ kind: 'derived', name: f.alias?.aliasname ?? fname, columns, members: [] });
-      return;
-    }
-    case 'RangeTableSample': {
-      const t = v as RangeTableSample;
-      walkFromItem(w, t.relation, level, depth + 1);
-      walkExpr(w, t.args, level, depth + 1);
-      walkExpr(w, t.repeatable, level, depth + 1);
-      return;
-    }
-    case 'RangeTableFunc': {
-      const t = v as RangeTableFunc;
-      walkFields(
-        w,
-        { d: t.docexpr, r: t.rowexpr, n: t.namespaces, c: t.columns },
-        level,
-        depth + 1,
-      );
-      const columns = t.columns?.map(
-        (c) => unwrap<{ colname?: string }>(c, 'RangeTableFuncCol')?.colname ?? '',
-      );
-      level.rels.push({
-        kind: 'derived',
-        name: t.alias?.aliasname ?? '',
-        columns: columns ?? null,
-        members: [],
-      });
-      return;
-    }
-    case 'JsonTable': {
-      const t = v as JsonTable;
-      walkFields(
-        w,
-        { c: t.context_item, p: t.passing, k: t.columns, e: t.on_error },
-        level,
-        depth + 1,
-      );
-      level.rels.push({
-        kind: 'derived',
-        name: t.alias?.aliasname ?? '',
-        columns: null,
-        members: [],
-      });
-      return;
-    }
-    default:
-      w.b.flag('unknown_node');
-  }
-}
+import { combineSetop, type Lin, type Slot, unknownSlots } from './lineage.js';
+import { resolveCreation } from './names.js';
+import { walkPredicate, walkWindow } from './walk-expr.js';
+import { walkFromItem, walkWith } from './walk-from.js';
+import { targetSlots, valuesSlots, walkClauseItem } from './walk-targets.js';
 
 /** Output column names the way PostgreSQL names them, enough to resolve references to a subquery. */
 export function outputNames(targets: readonly unknown[] | undefined): OutputNames {
@@ -221,15 +42,6 @@ export function outputNames(targets: readonly unknown[] | undefined): OutputName
   return out;
 }
 
-/** ORDER BY a bare output-column name refers to that output column, not to an input column. */
-function isOutputName(node: unknown, names: ReadonlySet<string>): boolean {
-  const by = unwrap<{ node?: unknown }>(node, 'SortBy');
-  const ref = unwrap<{ fields?: unknown[] }>(by?.node, 'ColumnRef');
-  if (ref?.fields?.length !== 1) return false;
-  const name = strings(ref.fields)[0];
-  return name !== undefined && names.has(name);
-}
-
 function selectInto(w: Walker, into: IntoClause): void {
   w.b.flag('select_into');
   w.b.flag('ddl');
@@ -249,38 +61,65 @@ export function walkSelect(
   s: SelectStmt,
   outer: Scope | null,
   depth: number,
-): OutputNames {
+): QueryShape {
   if (depth > w.maxDepth) {
     w.b.flag('too_deep');
-    return null;
+    return { names: null, slots: unknownSlots() };
   }
   const scope = s.withClause === undefined ? outer : walkWith(w, s.withClause, outer, depth + 1);
   if (s.intoClause !== undefined) selectInto(w, s.intoClause);
   if ((s.lockingClause?.length ?? 0) > 0) w.b.flag('locking_clause');
   if (s.op !== undefined && s.op !== 'SETOP_NONE') {
-    const names = s.larg === undefined ? null : walkSelect(w, s.larg, scope, depth + 1);
-    if (s.rarg !== undefined) walkSelect(w, s.rarg, scope, depth + 1);
+    const left = s.larg === undefined ? null : walkSelect(w, s.larg, scope, depth + 1);
+    const right = s.rarg === undefined ? null : walkSelect(w, s.rarg, scope, depth + 1);
+    const names = left?.names ?? null;
+    const slots = combineSetop(left?.slots ?? unknownSlots(), right?.slots ?? unknownSlots());
     const level = newLevel(scope);
-    level.rels.push({ kind: 'derived', name: '', columns: names, members: [] });
-    walkTail(w, s, level, new Set(names ?? []), depth);
-    return names;
+    level.rels.push({ kind: 'derived', name: '', columns: names, members: [], slots });
+    walkTail(w, s, level, { names, slots }, depth);
+    return { names, slots };
   }
   if (s.valuesLists !== undefined) {
-    walkExpr(w, s.valuesLists, scope, depth + 1);
-    walkTail(w, s, newLevel(scope), new Set(), depth);
-    return null;
+    const slots = valuesSlots(w, s.valuesLists, scope, depth + 1);
+    walkTail(w, s, newLevel(scope), { names: null, slots }, depth);
+    return { names: null, slots };
   }
   const level = newLevel(scope);
   for (const item of s.fromClause ?? []) walkFromItem(w, item, level, depth + 1);
-  walkExpr(w, s.targetList, level, depth + 1);
-  walkExpr(w, s.whereClause, level, depth + 1);
-  walkExpr(w, s.groupClause, level, depth + 1);
-  walkExpr(w, s.havingClause, level, depth + 1);
-  walkExpr(w, s.windowClause, level, depth + 1);
-  walkExpr(w, s.distinctClause, level, depth + 1);
+  walkWindows(w, s.windowClause, level, depth + 1);
+  const slots = targetSlots(w, s.targetList, level, depth + 1);
   const names = outputNames(s.targetList);
-  walkTail(w, s, level, new Set(names ?? []), depth);
-  return names;
+  const outputs = { names: new Set(names ?? []), slots };
+  walkPredicate(w, s.whereClause, level, depth + 1);
+  for (const g of s.groupClause ?? []) walkClauseItem(w, g, 'group', level, outputs, depth + 1);
+  walkPredicate(w, s.havingClause, level, depth + 1);
+  for (const d of s.distinctClause ?? []) {
+    // Plain DISTINCT is an empty item; DISTINCT ON lists expressions.
+    if (nodeType(d) !== undefined) walkClauseItem(w, d, 'distinct', level, outputs, depth + 1);
+  }
+  walkTail(w, s, level, { names, slots }, depth);
+  return { names, slots };
+}
+
+/** WINDOW w AS (...): each window's lineage, for the window functions that name it. */
+function walkWindows(
+  w: Walker,
+  defs: readonly unknown[] | undefined,
+  level: Scope,
+  depth: number,
+): void {
+  if (defs === undefined) return;
+  const windows = new Map<string, Lin>();
+  level.windows = windows;
+  for (const d of defs) {
+    const def = unwrap<WindowDef>(d, 'WindowDef');
+    if (def === undefined) {
+      w.b.flag('unknown_node');
+      continue;
+    }
+    const lin = walkWindow(w, def, def.refname, level, depth + 1);
+    if (def.name !== undefined) windows.set(def.name, lin);
+  }
 }
 
 /** ORDER BY, LIMIT, OFFSET. */
@@ -288,12 +127,13 @@ function walkTail(
   w: Walker,
   s: SelectStmt,
   level: Scope,
-  names: ReadonlySet<string>,
+  shape: { names: OutputNames; slots: readonly Slot[] },
   depth: number,
 ): void {
+  const outputs = { names: new Set(shape.names ?? []), slots: shape.slots };
   for (const sort of s.sortClause ?? []) {
-    if (!isOutputName(sort, names)) walkExpr(w, sort, level, depth + 1);
+    walkClauseItem(w, sort, 'order', level, outputs, depth + 1);
   }
-  walkExpr(w, s.limitOffset, level, depth + 1);
-  walkExpr(w, s.limitCount, level, depth + 1);
+  walkPredicate(w, s.limitOffset, level, depth + 1);
+  walkPredicate(w, s.limitCount, level, depth + 1);
 }

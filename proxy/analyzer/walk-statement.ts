@@ -29,12 +29,14 @@ import type {
 import {
   type AstObject,
   nodeType,
-  type OutputNames,
+  type QueryShape,
   type Scope,
   strings,
   unwrap,
   type Walker,
 } from './builder.js';
+import type { OutputLineage } from './facts.js';
+import { exportSlots, unknownSlots } from './lineage.js';
 import { isCatalogSchema, resolveCreation, resolveFunction, resolveRelation } from './names.js';
 import { ddlCommand, walkDdl } from './walk-ddl.js';
 import { walkDelete, walkInsert, walkMerge, walkUpdate } from './walk-dml.js';
@@ -53,16 +55,29 @@ import {
   walkPrepare,
 } from './walk-utility.js';
 
-/** Walks any query-shaped node; the `query` hook of every walker. */
+/**
+ * Walks any query-shaped node; the `query` hook of every walker. A query is a value boundary: the
+ * expressions being walked around it see only what its outputs and predicates yield.
+ */
 export function walkQuery(
   w: Walker,
   node: unknown,
   scope: Scope | null,
   depth: number,
-): OutputNames {
+): QueryShape {
+  const sinks = w.b.sinks;
+  w.b.sinks = [];
+  try {
+    return walkQueryNode(w, node, scope, depth);
+  } finally {
+    w.b.sinks = sinks;
+  }
+}
+
+function walkQueryNode(w: Walker, node: unknown, scope: Scope | null, depth: number): QueryShape {
   if (depth > w.maxDepth) {
     w.b.flag('too_deep');
-    return null;
+    return { names: null, slots: unknownSlots() };
   }
   const type = nodeType(node);
   const v = type === undefined ? undefined : (node as AstObject)[type];
@@ -79,9 +94,16 @@ export function walkQuery(
       return walkMerge(w, v as MergeStmt, scope, depth);
     default:
       w.b.flag('unknown_node');
-      return null;
+      return { names: null, slots: unknownSlots() };
   }
 }
+
+/** Outputs of statements whose rows carry no table data (SHOW, EXPLAIN): one constant column. */
+const CONSTANT_ROW: readonly OutputLineage[] = Object.freeze([
+  Object.freeze({ kind: 'derived', sources: Object.freeze([]) }),
+]);
+/** CALL: OUT parameters of a procedure the analyzer cannot see into. */
+const OPAQUE_ROW: readonly OutputLineage[] = Object.freeze([Object.freeze({ kind: 'opaque' })]);
 
 const TRANSACTION_TAGS: Readonly<Record<string, string>> = {
   TRANS_STMT_BEGIN: 'BEGIN',
@@ -149,6 +171,8 @@ function walkCreateTableAs(w: Walker, c: CreateTableAsStmt, depth: number): stri
   // CREATE TABLE ... AS EXECUTE p runs a prepared statement.
   if (nodeType(c.query) === 'ExecuteStmt') w.statement(w, c.query, depth + 1);
   else w.query(w, c.query, null, depth + 1);
+  // The rows go into the new table, not to the client.
+  w.b.outputs = null;
   const rel = c.into?.rel;
   const r = resolveCreation(
     rel?.schemaname,
@@ -172,27 +196,35 @@ export function walkStatement(w: Walker, node: unknown, depth: number): string {
   const type = nodeType(node);
   const v = (type === undefined ? {} : (node as AstObject)[type]) as AstObject;
   switch (type) {
-    case 'SelectStmt':
-      walkQuery(w, node, null, depth);
-      return v.intoClause === undefined ? 'SELECT' : 'SELECT INTO';
+    case 'SelectStmt': {
+      const shape = walkQuery(w, node, null, depth);
+      if (v.intoClause !== undefined) return 'SELECT INTO';
+      w.b.outputs = exportSlots(shape.slots);
+      return 'SELECT';
+    }
     case 'InsertStmt':
     case 'UpdateStmt':
     case 'DeleteStmt':
     case 'MergeStmt':
-      walkQuery(w, node, null, depth);
+      w.b.outputs = exportSlots(walkQuery(w, node, null, depth).slots);
       return DML_TAGS[type] ?? 'UNKNOWN';
     case 'VariableSetStmt':
       return walkSet(w, v as VariableSetStmt);
     case 'VariableShowStmt':
       w.b.object('setting', String(v.name ?? 'all').toLowerCase());
+      w.b.outputs = CONSTANT_ROW;
       return 'SHOW';
     case 'TransactionStmt':
       w.b.flag('transaction_control');
       return TRANSACTION_TAGS[(v as TransactionStmt).kind ?? ''] ?? 'UNKNOWN';
     case 'CopyStmt':
       return walkCopy(w, v as CopyStmt, depth);
-    case 'ExplainStmt':
-      return walkExplain(w, v as ExplainStmt, depth);
+    case 'ExplainStmt': {
+      const tag = walkExplain(w, v as ExplainStmt, depth);
+      // The plan names columns and shows the query's literals, never stored values.
+      w.b.outputs = CONSTANT_ROW;
+      return tag;
+    }
     case 'PrepareStmt':
       return walkPrepare(w, v as PrepareStmt, depth);
     case 'ExecuteStmt':
@@ -214,6 +246,7 @@ export function walkStatement(w: Walker, node: unknown, depth: number): string {
       w.b.flag('call');
       const c = v as CallStmt;
       if (c.funccall !== undefined) walkExpr(w, { FuncCall: c.funccall }, null, depth + 1);
+      w.b.outputs = OPAQUE_ROW;
       return 'CALL';
     }
     case 'ListenStmt':

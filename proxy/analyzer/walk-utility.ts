@@ -12,13 +12,17 @@ import type {
   PrepareStmt,
 } from 'libpg-query';
 import { childWalker, strings, unwrap, valueText, type Walker } from './builder.js';
+import type { OutputLineage } from './facts.js';
+import { exportSlots } from './lineage.js';
 import { isCatalogSchema, resolveRelation } from './names.js';
 import { walkExpr } from './walk-expr.js';
 
+/** COPY: TO STDOUT sends the table's (or the query's) rows to the client: those are its outputs. */
 export function walkCopy(w: Walker, c: CopyStmt, depth: number): string {
   if (c.is_program) w.b.flag('copy_program');
   else if (c.filename !== undefined) w.b.flag('copy_file');
   else w.b.flag(c.is_from ? 'copy_from_stdin' : 'copy_to_stdout');
+  const toClient = !c.is_program && c.filename === undefined && !c.is_from;
   if (c.relation !== undefined) {
     const r = resolveRelation(c.relation.schemaname, c.relation.relname ?? '', w.path);
     if (isCatalogSchema(r.schema)) w.b.flag('system_catalog');
@@ -31,9 +35,18 @@ export function walkCopy(w: Walker, c: CopyStmt, depth: number): string {
     } else {
       const read = w.b.read(r.schema, r.table);
       for (const col of columns) read.add(col);
+      const table = `${r.schema}.${r.table}`;
+      const outputs: OutputLineage[] =
+        cols.length > 0
+          ? cols.map((col) => Object.freeze({ kind: 'column', source: `${table}.${col}` }))
+          : [Object.freeze({ kind: 'star', table })];
+      if (toClient) w.b.outputs = Object.freeze(outputs);
     }
   }
-  if (c.query !== undefined) w.query(w, c.query, null, depth + 1);
+  if (c.query !== undefined) {
+    const shape = w.query(w, c.query, null, depth + 1);
+    if (toClient) w.b.outputs = exportSlots(shape.slots);
+  }
   return 'COPY';
 }
 
@@ -63,7 +76,7 @@ export function walkPrepare(w: Walker, p: PrepareStmt, depth: number): string {
   const body = inner.b.build(command);
   w.b.mergeFacts(body, true);
   w.b.flag('prepare');
-  w.b.effects.push({ type: 'Prepare', name: p.name ?? '', body });
+  w.b.effects.push({ type: 'Prepare', name: p.name ?? '', body, outputs: inner.b.outputs });
   return 'PREPARE';
 }
 
@@ -74,7 +87,8 @@ export function walkExecute(w: Walker, x: ExecuteStmt, depth: number): string {
     w.b.flag('unknown_node');
     return 'UNKNOWN';
   }
-  w.b.mergeFacts(stored, true);
+  w.b.mergeFacts(stored.facts, true);
+  w.b.outputs = stored.outputs;
   w.b.flag('execute');
   walkExpr(w, x.params, null, depth + 1);
   return 'EXECUTE';
@@ -93,7 +107,12 @@ export function walkDeclare(w: Walker, d: DeclareCursorStmt, depth: number): str
   const body = inner.b.build(command);
   w.b.mergeFacts(body, true);
   w.b.flag('cursor');
-  w.b.effects.push({ type: 'DeclareCursor', name: d.portalname ?? '', body });
+  w.b.effects.push({
+    type: 'DeclareCursor',
+    name: d.portalname ?? '',
+    body,
+    outputs: inner.b.outputs,
+  });
   return 'DECLARE CURSOR';
 }
 
@@ -104,8 +123,10 @@ export function walkFetch(w: Walker, f: FetchStmt): string {
     w.b.flag('unknown_node');
     return 'UNKNOWN';
   }
-  w.b.mergeFacts(stored, true);
+  w.b.mergeFacts(stored.facts, true);
   w.b.flag('cursor');
+  // MOVE repositions the cursor and returns no rows.
+  if (!f.ismove) w.b.outputs = stored.outputs;
   return f.ismove ? 'MOVE' : 'FETCH';
 }
 

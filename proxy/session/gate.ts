@@ -5,17 +5,19 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../lib/log.js';
-import type {
-  AnalyzeContext,
-  AnalyzedStatement,
-  Effect,
-  StatementFacts,
-} from '../analyzer/facts.js';
+import type { AnalyzeContext, AnalyzedStatement, Effect, StoredQuery } from '../analyzer/facts.js';
 import type { Judge, JudgeContext, Verdict } from '../decider/judge.js';
 import type { ColumnOrigins } from '../filter/column-origins.js';
+import {
+  type CopyFormat,
+  type CopyPlan,
+  copyFormatOf,
+  maskCopyData,
+} from '../filter/copy-masker.js';
 import type { Masker, MaskMethod } from '../filter/mask-methods.js';
 import {
   type FieldPlan,
+  lineageMethod,
   maskDataRow,
   missingOrigins,
   type OutputLineage,
@@ -136,6 +138,8 @@ interface Slot {
   fieldPlan: FieldPlan | null | undefined;
   /** Qualified columns this slot masked, for audit. */
   readonly masked: Set<string>;
+  /** The plan for the COPY TO STDOUT now answering, once computed. */
+  copyPlan: CopyPlan | null | undefined;
 }
 
 /** Masks all fields of rows whose description is unknown: NULL decodes as any type. */
@@ -208,8 +212,8 @@ export class StatementGate {
   /** Row estimates for the EXPLAIN guardrail; null: such statements are refused (fail closed). */
   readonly #explainer: Explainer | null;
   readonly #extended: ExtendedState;
-  readonly #sqlPrepared = new Map<string, StatementFacts>();
-  readonly #cursors = new Map<string, StatementFacts>();
+  readonly #sqlPrepared = new Map<string, StoredQuery>();
+  readonly #cursors = new Map<string, StoredQuery>();
   readonly #startupPath: readonly string[];
   /** search_path set with plain SET (survives the transaction only if it commits). */
   #sessionPath: readonly string[];
@@ -405,6 +409,64 @@ export class StatementGate {
     return plan;
   }
 
+  /**
+   * The plan for the COPY TO STDOUT data now starting (CopyOutResponse body given): null when nothing is
+   * masked, or a promise while the table's columns are read from the catalog (call again once it settles).
+   */
+  copyPlan(response: Buffer): CopyPlan | null | Promise<void> {
+    const slot = this.#answering(this.#requests[0] ?? this.#batch);
+    if (slot === undefined || slot.event === null) return null;
+    const mask = slot.event.verdict.mask as Readonly<Record<string, MaskMethod>>;
+    if (Object.keys(mask).length === 0) return null;
+    if (slot.copyPlan !== undefined) return slot.copyPlan;
+    const statement =
+      slot.event.statements[Math.min(slot.results.length, slot.event.statements.length - 1)];
+    const columns = response.readInt16BE(1);
+    const format = statement === undefined ? null : copyFormatOf(statement.text);
+    const outputs =
+      (statement as { outputs?: readonly OutputLineage[] | null } | undefined)?.outputs ?? null;
+    const all = (f: CopyFormat): CopyPlan => {
+      slot.masked.add('*');
+      return { format: f, methods: [], all: true, headerPending: f.header };
+    };
+    if (format === null) {
+      // SECURITY: a COPY whose format the gateway cannot read is masked whole; binary is the safe guess.
+      slot.copyPlan = all({
+        format: response[0] === 1 ? 'binary' : 'text',
+        delimiter: '\t',
+        nullString: '\\N',
+        quote: '"',
+        escape: '"',
+        header: false,
+      });
+      return slot.copyPlan;
+    }
+    const origins = this.#filter?.origins;
+    if (outputs === null || origins === undefined) {
+      slot.copyPlan = all(format);
+      return slot.copyPlan;
+    }
+    return expandStars(outputs, origins).then((expanded) => {
+      if (expanded === null || expanded.length !== columns) {
+        slot.copyPlan = all(format);
+        return;
+      }
+      const methods = expanded.map((o) => lineageMethod(o, mask));
+      expanded.forEach((o, i) => {
+        if (methods[i] !== null)
+          slot.masked.add(o.kind === 'column' ? o.source : `output:${i + 1}`);
+      });
+      slot.copyPlan = methods.every((m) => m === null)
+        ? null
+        : { format, methods, all: false, headerPending: format.header };
+    });
+  }
+
+  /** Rewrites one CopyData body per the plan; null keeps the original. */
+  maskCopy(body: Buffer, plan: CopyPlan): Buffer | null {
+    return maskCopyData(body, plan, this.#filter?.masker ?? NULL_MASKER);
+  }
+
   /** Rewrites one DataRow per the plan rowPlan() returned. */
   maskRow(body: Buffer, plan: FieldPlan): Buffer {
     // A plan exists only when a filter does (rowPlan returns MASK_EVERYTHING otherwise, which needs no masker).
@@ -434,6 +496,7 @@ export class StatementGate {
       rowDescription: null,
       fieldPlan: undefined,
       masked: new Set(),
+      copyPlan: undefined,
     });
   }
 
@@ -656,14 +719,14 @@ export class StatementGate {
         return;
       }
       case 'Prepare':
-        this.#sqlPrepared.set(effect.name, effect.facts);
+        this.#sqlPrepared.set(effect.name, { facts: effect.facts, outputs: effect.outputs });
         return;
       case 'Deallocate':
         if (effect.all || effect.name === null) this.#sqlPrepared.clear();
         else this.#sqlPrepared.delete(effect.name);
         return;
       case 'DeclareCursor':
-        this.#cursors.set(effect.name, effect.facts);
+        this.#cursors.set(effect.name, { facts: effect.facts, outputs: effect.outputs });
         return;
       case 'CloseCursor':
         if (effect.all || effect.name === null) this.#cursors.clear();
@@ -697,6 +760,25 @@ function unestimated(verdict: Verdict, index: number): Verdict {
   };
 }
 
+/** Expands `star` outputs to the table's columns (from the catalog); null when a table is unknown. */
+async function expandStars(
+  outputs: readonly OutputLineage[],
+  origins: ColumnOrigins,
+): Promise<OutputLineage[] | null> {
+  const out: OutputLineage[] = [];
+  for (const o of outputs) {
+    if (o.kind !== 'star') {
+      out.push(o);
+      continue;
+    }
+    const dot = o.table.indexOf('.');
+    const columns = await origins.columnsOf(o.table.slice(0, dot), o.table.slice(dot + 1));
+    if (columns === null) return null;
+    for (const c of columns) out.push({ kind: 'column', source: `${o.table}.${c}` });
+  }
+  return out;
+}
+
 /** A slot whose statements passed DDL upstream: cached column origins may be stale. */
 function changesCatalog(slot: Slot): boolean {
   return (
@@ -706,6 +788,7 @@ function changesCatalog(slot: Slot): boolean {
   );
 }
 
-function asStatement(facts: StatementFacts): AnalyzedStatement {
-  return { facts, text: '', normalized: '', effects: [], cacheKey: null };
+function asStatement(stored: StoredQuery): AnalyzedStatement {
+  const { facts, outputs } = stored;
+  return { facts, outputs, text: '', normalized: '', effects: [], cacheKey: null };
 }
