@@ -3,10 +3,16 @@
 
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config.js';
+import {
+  CREDENTIALS_USAGE,
+  credentialsCommand,
+  LOGIN_USAGE,
+  loginCommand,
+} from './credentials-command.js';
 import { policyCommand } from './policy-commands.js';
 import { serve } from './serve.js';
 
-const USAGE = `usage: pgward <command> [options]
+const USAGE = () => `usage: pgward <command> [options]
 
 commands:
   serve --config <file>     run the gateway
@@ -16,6 +22,8 @@ commands:
                             validate, test-compile and build the WASM policy bundle
   policy test --source <dir>
                             schema-validate JSON, opa fmt/check, opa test
+${CREDENTIALS_USAGE}
+${LOGIN_USAGE}
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -27,13 +35,17 @@ export async function main(argv: string[]): Promise<number> {
       return runConfigCheck(rest);
     case 'policy':
       return policyCommand(rest, process.env);
+    case 'credentials':
+      return credentialsCommand(rest, process.env);
+    case 'login':
+      return loginCommand(rest, process.env);
     case undefined:
     case 'help':
     case '--help':
-      process.stdout.write(USAGE);
+      process.stdout.write(USAGE());
       return command === undefined ? 2 : 0;
     default:
-      process.stderr.write(`pgward: unknown command "${command}"\n${USAGE}`);
+      process.stderr.write(`pgward: unknown command "${command}"\n${USAGE()}`);
       return 2;
   }
 }

@@ -8,7 +8,7 @@ import { createSecureContext } from 'node:tls';
 import type { Logger } from '../lib/log.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
 import type { Authenticator } from './auth/authenticator.js';
-import { createStaticPasswordAuthenticator } from './auth/static-passwords.js';
+import { createAuthenticatorFromConfig } from './auth/chain.js';
 import { createCancelRegistry, workerOfPid } from './cancel/cancel-keys.js';
 import { createJudge } from './decider/judge.js';
 import {
@@ -46,6 +46,11 @@ export interface GatewayDeps {
   readonly configDir?: string;
   /** Epoch milliseconds; injected so grant expiry is testable to the second. */
   readonly now?: () => number;
+  /**
+   * Fills the policy source when `policy.git` is configured (the git bundle source's start): called by
+   * listen() instead of loading policy.bundle_dir. It may leave the source empty (everything denied).
+   */
+  readonly policyLoader?: (source: SwappablePolicySource) => Promise<void>;
   /** Every judged request as it is decided (before it runs). */
   readonly onStatement?: (session: Session, event: StatementEvent) => void;
   /** Session and statement records, for audit. */
@@ -119,14 +124,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           required: config.tls.required,
         };
   const authenticator =
-    deps.authenticator ??
-    createStaticPasswordAuthenticator(
-      config.auth.users.map((u) => ({
-        name: u.name,
-        password: secretText(deps.secret(u.password)),
-        groups: u.groups,
-      })),
-    );
+    deps.authenticator ?? createAuthenticatorFromConfig(config, deps.secret, log, deps.now);
   const cancelLocal = (pid: number, secret: number): boolean => registry.cancelLocal(pid, secret);
   let policy: GatePolicy | null = null;
   let onSwap: () => void = () => {};
@@ -139,17 +137,25 @@ export function createGateway(deps: GatewayDeps): Gateway {
       log.warn('policy disabled: the gateway is a transparent relay and judges nothing');
       return;
     }
-    if (settings.bundle_dir === undefined) throw new Error('policy.bundle_dir is required');
-    const dir = path.resolve(deps.configDir ?? process.cwd(), settings.bundle_dir);
-    const [evaluator, analyzer] = await Promise.all([
-      loadEvaluator(dir, settings.max_memory_pages, log),
+    const loadBundle = async (): Promise<void> => {
+      if (settings.git !== undefined) {
+        if (deps.policyLoader === undefined)
+          throw new Error('policy.git is configured but no git policy loader is wired');
+        return deps.policyLoader(policySource);
+      }
+      if (settings.bundle_dir === undefined) throw new Error('policy.bundle_dir is required');
+      const dir = path.resolve(deps.configDir ?? process.cwd(), settings.bundle_dir);
+      const evaluator = await loadEvaluator(dir, settings.max_memory_pages, log);
+      policySource.swap(evaluator);
+      log.info('policy bundle loaded', { revision: evaluator.revision });
+    };
+    const [, analyzer] = await Promise.all([
+      loadBundle(),
       createStatementAnalyzer(settings.analyzer_cache_size),
     ]);
-    policySource.swap(evaluator);
     onSwap = () => {
       for (const f of filters.values()) f.origins.invalidate();
     };
-    log.info('policy bundle loaded', { revision: evaluator.revision });
     const hashKey =
       config.masking.hash_key === undefined
         ? randomBytes(32)
