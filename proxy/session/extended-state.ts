@@ -9,6 +9,8 @@ export interface PreparedEntry {
   /** The parameter type section of the Parse message (int16 count, int32 OIDs). */
   readonly paramTypes: Buffer;
   readonly statements: readonly AnalyzedStatement[];
+  /** search_path the statements were analyzed under; the server re-resolves names when it changes. */
+  readonly searchPath: readonly string[];
   /** Per-entry decision cache; see decider. */
   cached: unknown;
   /** The RowDescription body the upstream answered a Describe of this statement with. */
@@ -21,48 +23,130 @@ export interface PortalEntry {
   readonly bind: Buffer;
 }
 
-/** Bounded maps: a client cannot make the gateway hold unbounded state by naming objects. */
+/** An operation the client sent whose outcome the server has not confirmed yet. */
+type Pending =
+  | {
+      readonly type: 'Parse';
+      readonly batch: object;
+      readonly name: string;
+      readonly entry: PreparedEntry;
+    }
+  | {
+      readonly type: 'Bind';
+      readonly batch: object;
+      readonly portal: string;
+      readonly value: PortalEntry | null;
+    }
+  | {
+      readonly type: 'Close';
+      readonly batch: object;
+      readonly kind: 'S' | 'P';
+      readonly name: string;
+    };
+
+const ACK = { Parse: 0x31, Bind: 0x32, Close: 0x33 } as const;
+
+/**
+ * Named statements and portals as the server holds them. SECURITY: a Parse, Bind or Close changes the
+ * gateway's view only when the server confirms it (ParseComplete, BindComplete, CloseComplete); until
+ * then later messages of the same batch see it speculatively, and a batch that fails drops what the
+ * server skipped. So a refused or skipped Parse can never make the gateway judge one statement while
+ * the server runs another under the same name.
+ */
 export class ExtendedState {
   readonly #statements = new Map<string, PreparedEntry>();
   readonly #portals = new Map<string, PortalEntry>();
+  readonly #pending: Pending[] = [];
   readonly #max: number;
 
   constructor(maxNamed: number) {
     this.#max = maxNamed;
   }
 
-  /** Returns false when the named-statement limit is reached. */
-  parse(name: string, entry: PreparedEntry): boolean {
-    if (name !== '' && !this.#statements.has(name) && this.#statements.size >= this.#max)
+  /** Records a Parse; false when the named-statement limit is reached. */
+  parse(batch: object, name: string, entry: PreparedEntry): boolean {
+    if (
+      name !== '' &&
+      this.statement(name) === undefined &&
+      this.#statements.size + this.#pending.length >= this.#max
+    ) {
       return false;
-    this.#statements.set(name, entry);
+    }
+    this.#pending.push({ type: 'Parse', batch, name, entry });
     return true;
   }
 
+  /** Records a Bind; false when the portal limit is reached. */
+  bind(batch: object, portal: string, statement: string, body: Buffer): boolean {
+    const entry = this.statement(statement);
+    if (
+      portal !== '' &&
+      this.portal(portal) === undefined &&
+      this.#portals.size + this.#pending.length >= this.#max
+    ) {
+      return false;
+    }
+    this.#pending.push({
+      type: 'Bind',
+      batch,
+      portal,
+      value: entry === undefined ? null : { statement: entry, bind: Buffer.from(body) },
+    });
+    return true;
+  }
+
+  close(batch: object, kind: 'S' | 'P', name: string): void {
+    this.#pending.push({ type: 'Close', batch, kind, name });
+  }
+
+  /** The statement a later message of the same batch would use (speculative view). */
   statement(name: string): PreparedEntry | undefined {
+    for (let i = this.#pending.length - 1; i >= 0; i--) {
+      const op = this.#pending[i]!;
+      if (op.type === 'Parse' && op.name === name) return op.entry;
+      if (op.type === 'Close' && op.kind === 'S' && op.name === name) return undefined;
+    }
     return this.#statements.get(name);
   }
 
-  bind(portal: string, statement: string, body: Buffer): boolean {
-    const entry = this.#statements.get(statement);
-    if (entry === undefined) {
-      // PostgreSQL answers this Bind with an error; the portal must not keep an older meaning.
-      this.#portals.delete(portal);
-      return true;
-    }
-    if (portal !== '' && !this.#portals.has(portal) && this.#portals.size >= this.#max)
-      return false;
-    this.#portals.set(portal, { statement: entry, bind: Buffer.from(body) });
-    return true;
-  }
-
   portal(name: string): PortalEntry | undefined {
+    for (let i = this.#pending.length - 1; i >= 0; i--) {
+      const op = this.#pending[i]!;
+      if (op.type === 'Bind' && op.portal === name) return op.value ?? undefined;
+      if (op.type === 'Close' && op.kind === 'P' && op.name === name) return undefined;
+    }
     return this.#portals.get(name);
   }
 
-  close(kind: 'S' | 'P', name: string): void {
-    if (kind === 'S') this.#statements.delete(name);
-    else this.#portals.delete(name);
+  /** The server confirmed the oldest pending operation of this kind ('1', '2' or '3'). */
+  confirm(ack: number): void {
+    const index = this.#pending.findIndex((op) => ACK[op.type] === ack);
+    if (index < 0) return;
+    const [op] = this.#pending.splice(index, 1);
+    switch (op!.type) {
+      case 'Parse':
+        this.#statements.set(op!.name, op!.entry);
+        return;
+      case 'Bind':
+        if (op!.value === null) this.#portals.delete(op!.portal);
+        else this.#portals.set(op!.portal, op!.value);
+        return;
+      case 'Close':
+        if (op!.kind === 'S') this.#statements.delete(op!.name);
+        else this.#portals.delete(op!.name);
+        return;
+    }
+  }
+
+  /** The batch is complete: whatever it left unconfirmed was refused or skipped by the server. */
+  endBatch(batch: object): void {
+    for (let i = this.#pending.length - 1; i >= 0; i--)
+      if (this.#pending[i]!.batch === batch) this.#pending.splice(i, 1);
+  }
+
+  /** Statements whose names the server resolves again under a new search_path. */
+  entries(): IterableIterator<PreparedEntry> {
+    return this.#statements.values();
   }
 
   /** Portals do not survive the end of a transaction. */

@@ -97,6 +97,9 @@ const SYNC = 0x53;
 const DESCRIBE = 0x44;
 const FUNCTION_CALL = 0x46;
 
+/** A SQL-level prepared statement with what re-reading it under another search_path needs. */
+type SqlPrepared = StoredQuery & { readonly text: string; readonly searchPath: readonly string[] };
+
 /** Transaction brackets seen in a request, so session state follows commit and rollback. */
 type TxMarker =
   | { readonly type: 'Begin' }
@@ -147,12 +150,20 @@ const NULL_MASKER: Masker = { mask: () => null };
 const MASK_EVERYTHING: FieldPlan = { methods: [], types: [], masked: ['*'], all: 'null' };
 
 interface Request {
-  effects: (Effect | TxMarker)[];
+  /** A COMMIT from a healthy transaction completed in this request. */
+  committed: boolean;
+  /** search_path before this request's first effect (restored when an implicit transaction fails). */
+  pathBefore: readonly string[] | null;
   failed: boolean;
   slots: Slot[];
 }
 
-const newRequest = (): Request => ({ effects: [], failed: false, slots: [] });
+const newRequest = (): Request => ({
+  committed: false,
+  pathBefore: null,
+  failed: false,
+  slots: [],
+});
 
 /** Rows from a CommandComplete tag: the last number ("INSERT 0 3" → 3, "SELECT 5" → 5). */
 export function rowsOfTag(tag: string): number | null {
@@ -212,7 +223,7 @@ export class StatementGate {
   /** Row estimates for the EXPLAIN guardrail; null: such statements are refused (fail closed). */
   readonly #explainer: Explainer | null;
   readonly #extended: ExtendedState;
-  readonly #sqlPrepared = new Map<string, StoredQuery>();
+  readonly #sqlPrepared = new Map<string, SqlPrepared>();
   readonly #cursors = new Map<string, StoredQuery>();
   readonly #startupPath: readonly string[];
   /** search_path set with plain SET (survives the transaction only if it commits). */
@@ -277,7 +288,7 @@ export class StatementGate {
       case CLOSE: {
         const close = decodeCloseOrDescribe(body);
         if (close === null) return this.#malformed('Close');
-        this.#extended.close(close.kind, close.name);
+        this.#extended.close(this.#batch, close.kind, close.name);
         return { type: 'Forward' };
       }
       case DESCRIBE: {
@@ -343,6 +354,11 @@ export class StatementGate {
       const end = body.indexOf(0);
       const tag = body.toString('utf8', 0, end < 0 ? body.length : end);
       slot.results.push({ tag, rows: rowsOfTag(tag), sqlstate: null });
+      // The statement succeeded: its effects on session state hold from now on.
+      const statement = slot.event?.verdict.allow
+        ? slot.event.statements[slot.results.length - 1]
+        : undefined;
+      if (statement !== undefined) this.#applyStatement(request, statement);
     } else {
       slot.results.push({ tag: type === 0x49 ? 'EMPTY' : 'SUSPENDED', rows: null, sqlstate: null });
     }
@@ -473,6 +489,19 @@ export class StatementGate {
     return maskDataRow(body, plan, this.#filter?.masker ?? NULL_MASKER);
   }
 
+  /** Upstream ParseComplete, BindComplete or CloseComplete: the oldest such operation took effect. */
+  onServerAck(type: number): void {
+    this.#extended.confirm(type);
+  }
+
+  #applyStatement(request: Request, statement: AnalyzedStatement): void {
+    for (const effect of effectsOf([statement])) {
+      request.pathBefore ??= this.#sessionPath;
+      if (effect.type === 'Commit' && this.#status === 0x54) request.committed = true;
+      this.#apply(effect, statement);
+    }
+  }
+
   /** The slot the next answer belongs to: the first one still open. */
   #answering(request: Request): Slot | undefined {
     return request.slots.find((s) => !s.closed);
@@ -536,16 +565,18 @@ export class StatementGate {
     while (this.#denials.length > 0 && this.#denials[0]!.request === request) this.#denials.shift();
     const before = this.#status;
     if (before === 0x49 && status !== 0x49) this.#pathAtBegin = this.#sessionPath;
-    if (request !== undefined && !request.failed) for (const e of request.effects) this.#apply(e);
+    if (request !== undefined) {
+      this.#extended.endBatch(request);
+      // An implicit transaction that failed rolled back every transactional setting it made.
+      if (request.failed && before === 0x49 && status === 0x49 && request.pathBefore !== null) {
+        this.#sessionPath = request.pathBefore;
+      }
+    }
     if (status === 0x49) {
       this.#extended.endTransaction();
       this.#localPath = null;
       // A transaction that ended without a successful COMMIT from a healthy state rolled back.
-      const committed =
-        request !== undefined &&
-        !request.failed &&
-        before === 0x54 &&
-        request.effects.some((e) => e.type === 'Commit');
+      const committed = request !== undefined && before === 0x54 && request.committed;
       if (before !== 0x49 && !committed && this.#pathAtBegin !== null)
         this.#sessionPath = this.#pathAtBegin;
       this.#pathAtBegin = null;
@@ -612,7 +643,6 @@ export class StatementGate {
       if (protocol === 'extended') this.#discardUntilSync = true;
       return this.#deny(request, this.#denialError(verdict), inject);
     }
-    request.effects.push(...effectsOf(statements));
     return { type: 'Forward' };
   }
 
@@ -620,13 +650,20 @@ export class StatementGate {
     const parse = decodeParse(body);
     if (parse === null) return this.#malformed('Parse');
     const { statements } = this.#policy.analyzer.analyze(parse.text, this.#analyzeContext());
+    // SECURITY: judged already at Parse, so a statement the policy refuses never reaches the server's
+    // parser: its errors (unknown column, missing table) would tell what exists outside the grant.
+    const verdict = this.#policy.judge.judge(statements, this.#context());
+    if (!verdict.allow) {
+      return this.#settle(statements, verdict, 'extended', this.#batch, INJECT_EXTENDED, null);
+    }
     const entry: PreparedEntry = {
       text: parse.text,
       statements,
       paramTypes: parse.paramTypes,
+      searchPath: this.searchPath,
       cached: null,
     };
-    if (!this.#extended.parse(parse.name, entry)) {
+    if (!this.#extended.parse(this.#batch, parse.name, entry)) {
       return { type: 'Fatal', error: clientErrors.tooManyNamedObjects() };
     }
     return { type: 'Forward' };
@@ -635,7 +672,7 @@ export class StatementGate {
   #bind(body: Buffer): GateAction {
     const bind = decodeBind(body);
     if (bind === null) return this.#malformed('Bind');
-    if (!this.#extended.bind(bind.portal, bind.statement, body)) {
+    if (!this.#extended.bind(this.#batch, bind.portal, bind.statement, body)) {
       return { type: 'Fatal', error: clientErrors.tooManyNamedObjects() };
     }
     return { type: 'Forward' };
@@ -648,6 +685,13 @@ export class StatementGate {
     let statements: readonly AnalyzedStatement[];
     if (portal !== undefined) {
       statements = portal.statement.statements;
+      if (!samePath(portal.statement.searchPath, this.searchPath)) {
+        // The server resolves the statement's names again under the new search_path: so does the gate.
+        statements = this.#policy.analyzer.analyze(
+          portal.statement.text,
+          this.#analyzeContext(),
+        ).statements;
+      }
     } else {
       const cursor = this.#cursors.get(execute.portal);
       // Unknown portal: PostgreSQL answers with an error and runs nothing.
@@ -693,12 +737,34 @@ export class StatementGate {
     return {
       searchPath: this.searchPath,
       defaultSearchPath: this.#startupPath,
-      prepared: (name) => this.#sqlPrepared.get(name),
+      prepared: (name) => this.#preparedNow(name),
       cursors: (name) => this.#cursors.get(name),
     };
   }
 
-  #apply(effect: Effect | TxMarker): void {
+  /** A SQL-level prepared statement as the server would run it now (names re-resolved if search_path changed). */
+  #preparedNow(name: string): SqlPrepared | undefined {
+    const stored = this.#sqlPrepared.get(name);
+    if (stored === undefined || samePath(stored.searchPath, this.searchPath) || stored.text === '')
+      return stored;
+    const again = this.#policy.analyzer.analyze(stored.text, {
+      searchPath: this.searchPath,
+      defaultSearchPath: this.#startupPath,
+      prepared: () => undefined,
+      cursors: () => undefined,
+    }).statements[0];
+    const effect = again?.effects.find((e) => e.type === 'Prepare');
+    // SECURITY: if the PREPARE cannot be re-read, the EXECUTE is judged as unknown (fail closed).
+    if (effect === undefined || effect.type !== 'Prepare') return undefined;
+    return {
+      facts: effect.facts,
+      outputs: effect.outputs,
+      text: stored.text,
+      searchPath: this.searchPath,
+    };
+  }
+
+  #apply(effect: Effect | TxMarker, statement?: AnalyzedStatement): void {
     switch (effect.type) {
       case 'Begin':
         this.#pathAtBegin ??= this.#sessionPath;
@@ -719,7 +785,12 @@ export class StatementGate {
         return;
       }
       case 'Prepare':
-        this.#sqlPrepared.set(effect.name, { facts: effect.facts, outputs: effect.outputs });
+        this.#sqlPrepared.set(effect.name, {
+          facts: effect.facts,
+          outputs: effect.outputs,
+          text: statement?.text ?? '',
+          searchPath: this.searchPath,
+        });
         return;
       case 'Deallocate':
         if (effect.all || effect.name === null) this.#sqlPrepared.clear();
@@ -777,6 +848,10 @@ async function expandStars(
     for (const c of columns) out.push({ kind: 'column', source: `${o.table}.${c}` });
   }
   return out;
+}
+
+function samePath(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** A slot whose statements passed DDL upstream: cached column origins may be stale. */

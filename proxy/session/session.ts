@@ -85,9 +85,9 @@ const GATED_CLIENT_TABLE = dispositionTable({
 
 /** In policy mode ErrorResponse is inspected too: a denial's injected error is rewritten. */
 const GATED_SERVER_TABLE = dispositionTable({
-  '1': F,
-  '2': F,
-  '3': F,
+  '1': I,
+  '2': I,
+  '3': I,
   A: I,
   C: I,
   c: F,
@@ -111,9 +111,9 @@ const GATED_SERVER_TABLE = dispositionTable({
 
 /** While a masked request is in flight, every DataRow is inspected too. */
 const MASKING_SERVER_TABLE = dispositionTable({
-  '1': F,
-  '2': F,
-  '3': F,
+  '1': I,
+  '2': I,
+  '3': I,
   A: I,
   C: I,
   c: F,
@@ -144,6 +144,9 @@ const NO_DATA = 0x6e;
 const DATA_ROW = 0x44;
 const COPY_OUT_RESPONSE = 0x48;
 const COPY_DATA = 0x64;
+const PARSE_COMPLETE = 0x31;
+const BIND_COMPLETE = 0x32;
+const CLOSE_COMPLETE = 0x33;
 
 const Q = 0x51;
 const SYNC = 0x53;
@@ -461,6 +464,14 @@ export class Session {
       (type === ROW_DESCRIPTION || type === NO_DATA || type === DATA_ROW)
     ) {
       this.#onResultMessage(this.#gate, type, body, raw);
+      return;
+    }
+    if (
+      this.#gate !== null &&
+      (type === PARSE_COMPLETE || type === BIND_COMPLETE || type === CLOSE_COMPLETE)
+    ) {
+      this.#gate.onServerAck(type);
+      this.#outToClient.push(raw);
       return;
     }
     if (this.#gate !== null && (type === COPY_OUT_RESPONSE || type === COPY_DATA)) {

@@ -45,15 +45,6 @@ export interface PolicyRow {
   readonly note?: string;
 }
 
-/**
- * Over the extended protocol the gateway decides at Execute, but PostgreSQL has already parsed, planned
- * and (for a SELECT) started the executor at Parse/Bind: a refused statement that PostgreSQL rejects
- * there reaches the client as PostgreSQL's own error (relation or column does not exist, permission
- * denied), not as the gateway's denial, which lets an identity probe objects it has no grant on.
- */
-export const PARSE_BEFORE_DECISION =
-  "over the extended protocol the client sees PostgreSQL's Parse/Bind error instead of the denial";
-
 export const allowed = (id: string, sql: string, extra: Partial<PolicyRow> = {}): PolicyRow => ({
   id,
   sql,

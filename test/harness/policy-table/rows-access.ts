@@ -1,6 +1,6 @@
 // Granted and ungranted reads and writes: joins, subqueries, CTEs (with DML inside), MERGE, views and
 // user functions. svc-agent may read and write orders, read customers, and call pt_total / pt_proc.
-import { allowed, blocked, PARSE_BEFORE_DECISION, type PolicyRow } from './row.js';
+import { allowed, blocked, type PolicyRow } from './row.js';
 
 const T = 'access.table';
 const F = 'access.function';
@@ -78,7 +78,6 @@ export const ACCESS_ROWS: readonly PolicyRow[] = [
   blocked('read-other-schema', 'SELECT * FROM other.orders', T),
   blocked('read-pg-authid', 'SELECT rolname, rolpassword FROM pg_authid', T, {
     subset: true,
-    extendedBug: PARSE_BEFORE_DECISION,
     note: 'only the listed catalog relations are implicit',
   }),
   blocked(
@@ -172,7 +171,6 @@ export const ACCESS_ROWS: readonly PolicyRow[] = [
     'cte-nested-insert',
     "WITH a AS (WITH b AS (INSERT INTO secrets VALUES (11, 'n') RETURNING id) SELECT id FROM b) SELECT * FROM a",
     T,
-    { extendedBug: PARSE_BEFORE_DECISION },
   ),
   blocked(
     'merge-into-customers',

@@ -215,7 +215,7 @@ export const GUARDRAIL_ROWS: readonly PolicyRow[] = [
   blocked('lax-execute-after-search-path', 'EXECUTE lx_sel(1)', T, {
     ...lax,
     after: ['lax-prepare-select', 'lax-set-search-path'],
-    bug: 'allowed: PostgreSQL re-parses a prepared statement when search_path changed, so this reads other.orders, but the gateway judges the facts recorded at PREPARE (public.orders)',
+    note: 'PostgreSQL re-parses a prepared statement when search_path changed; so does the gateway',
   }),
   allowed('lax-qualified-public', 'SELECT count(*) FROM public.orders', lax),
   allowed('lax-reset-search-path', 'RESET search_path', { ...lax, subset: true }),

@@ -1,7 +1,7 @@
 // Utility statements: EXPLAIN (ANALYZE runs the statement), SELECT INTO / CREATE TABLE AS, COPY in
 // every direction, file and server functions, DDL, GRANT, ALTER SYSTEM, LISTEN/NOTIFY, maintenance,
 // LOCK and DO blocks.
-import { allowed, blocked, PARSE_BEFORE_DECISION, type PolicyRow } from './row.js';
+import { allowed, blocked, type PolicyRow } from './row.js';
 
 const T = 'access.table';
 const DDL = 'guardrail.ddl';
@@ -12,7 +12,7 @@ const MAINT = 'guardrail.maintenance';
 const PROGRAM_MARK = '/tmp/pgward-policy-table-program-ran';
 const COPY_OUT = '/tmp/pgward-policy-table-copy-out.csv';
 /** The upstream role may not call these: PostgreSQL refuses them at Bind, before the gateway decides. */
-const X = { extendedBug: PARSE_BEFORE_DECISION } as const;
+const X = {} as const;
 const EXPLAIN_WRAP_BUG =
   'refused (guardrail.explain_rows, "row estimate could not be obtained"): the gateway estimates by prefixing the whole text with EXPLAIN (FORMAT JSON), a syntax error for EXPLAIN ANALYZE, so EXPLAIN ANALYZE of any UPDATE/DELETE is refused';
 

@@ -1,5 +1,7 @@
 // Statements split across extended-protocol messages: Parse, Bind and Execute each sent with Flush and
-// answered before the next, through the real gateway. The decision comes at Execute; a refusal leaves
+// answered before the next, through the real gateway. A statement the policy refuses is refused at
+// Parse (so the server's parser never reveals what exists outside the grant) and judged again at every
+// Execute; the row-estimate guardrail needs the bound parameters and decides at Execute. A refusal leaves
 // the database as it was and the connection usable. The gateway's view of named statements must stay
 // the one PostgreSQL holds.
 import { serialize } from 'pg-protocol';
@@ -123,10 +125,11 @@ describe('Parse, Bind and Execute sent separately, each with Flush', () => {
       'access.table',
     ],
     ['COPY to a program', "COPY orders TO PROGRAM 'true'", [], 'guardrail.copy_program'],
-  ])('refuses %s at Execute and changes nothing', async (_what, text, values, rule) => {
+  ])('refuses %s and changes nothing', async (_what, text, values, rule) => {
     await using c = await open();
     const r = await stepwise(c, text, values);
-    expect(denial(r)).toEqual({ failedAt: 'execute', code: '42501', rule });
+    const failedAt = rule === 'guardrail.explain_rows' ? 'execute' : 'parse';
+    expect(denial(r)).toEqual({ failedAt, code: '42501', rule });
     expect(r.error?.hint).toBeNull();
     expect(await env.fingerprint()).toBe(pristine);
     await expectUsable(c);
@@ -141,7 +144,7 @@ describe('Parse, Bind and Execute sent separately, each with Flush', () => {
   it('asks for an approval when svc-ops deletes, with a HINT, and deletes nothing', async () => {
     await using c = await open('ops');
     const r = await stepwise(c, 'DELETE FROM orders WHERE id = $1', ['9']);
-    expect(denial(r)).toEqual({ failedAt: 'execute', code: '42501', rule: 'approval.ops_delete' });
+    expect(denial(r)).toEqual({ failedAt: 'parse', code: '42501', rule: 'approval.ops_delete' });
     expect(r.error?.hint).toMatch(/approval/i);
     expect(await env.fingerprint()).toBe(pristine);
     await expectUsable(c);
@@ -167,12 +170,13 @@ describe('Parse, Bind and Execute sent separately, each with Flush', () => {
     const parse = serialize.parse({ text: 'SELECT * FROM secrets' });
     c.write(parse.subarray(0, 9));
     c.write(flushed(parse.subarray(9)));
-    expect((await c.next()).name).toBe('parseComplete');
+    expect(errorOf(await c.next())).toMatchObject({ code: '42501' });
+    // The rest of the batch is discarded up to Sync, as after any error.
     c.write(serialize.bind({}));
     c.write(serialize.execute());
     c.write(serialize.sync());
     const r = summarizeBatch(await c.untilReady());
-    expect(r.outcomes).toEqual([{ ok: false, code: '42501' }]);
+    expect(r.outcomes).toEqual([]);
     await expectUsable(c);
   });
 
