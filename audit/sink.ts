@@ -1,0 +1,80 @@
+// The store contract both sinks (embedded chDB, ClickHouse server) implement with the same SQL, and the
+// one place records become rows (JSONEachRow lines) and rows become records again.
+
+import type { SqlRunner } from './migrate.js';
+import type { AuditRows, SessionRecord, StatementRecord } from './record.js';
+
+export interface AuditSink extends SqlRunner {
+  readonly kind: 'chdb' | 'clickhouse';
+  /** Applies the DDL in schemas/clickhouse idempotently. */
+  migrate(): Promise<void>;
+  /**
+   * Inserts one batch. The batch id is the insert deduplication token: inserting the same id again
+   * (a replay after an ambiguous failure) stores nothing new.
+   */
+  insert(batchId: string, rows: AuditRows): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const STATEMENTS_TABLE = 'statements';
+export const SESSIONS_TABLE = 'session_events';
+
+/** ISO 8601 (…T…Z) → the DateTime64 text form ClickHouse parses without best-effort settings. */
+export const toChTime = (iso: string): string => iso.replace('T', ' ').replace('Z', '');
+
+/** DateTime64 text (`YYYY-MM-DD hh:mm:ss.mmm`, or ISO with date_time_output_format=iso) → ISO. */
+export function fromChTime(value: unknown): string {
+  const text = String(value);
+  if (text.endsWith('Z')) return new Date(text).toISOString();
+  return new Date(`${text.replace(' ', 'T')}Z`).toISOString();
+}
+
+export function statementRow(r: StatementRecord): Record<string, unknown> {
+  return { ...r, ts: toChTime(r.ts), facts: r.facts === null ? '' : JSON.stringify(r.facts) };
+}
+
+export function sessionRow(r: SessionRecord): Record<string, unknown> {
+  return { ...r, ts: toChTime(r.ts) };
+}
+
+/** The rows of a batch per table, as JSONEachRow objects; empty tables are skipped. */
+export function batchTables(rows: AuditRows): { table: string; rows: Record<string, unknown>[] }[] {
+  const out: { table: string; rows: Record<string, unknown>[] }[] = [];
+  if (rows.statements.length > 0)
+    out.push({ table: STATEMENTS_TABLE, rows: rows.statements.map(statementRow) });
+  if (rows.sessions.length > 0)
+    out.push({ table: SESSIONS_TABLE, rows: rows.sessions.map(sessionRow) });
+  return out;
+}
+
+// 64-bit integers arrive as strings when output_format_json_quote_64bit_integers is on.
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const bool = (v: unknown): boolean => v === true || v === 1 || v === 'true';
+
+/** A statements row read with `SELECT *` → the record as written (hash-verifiable). */
+export function statementFromRow(row: Record<string, unknown>): StatementRecord {
+  const facts = String(row.facts ?? '');
+  return {
+    ...(row as unknown as StatementRecord),
+    ts: fromChTime(row.ts),
+    seq: num(row.seq),
+    statement_index: num(row.statement_index),
+    statement_count: num(row.statement_count),
+    executed: bool(row.executed),
+    rows: numOrNull(row.rows),
+    duration_ms: num(row.duration_ms),
+    facts: facts === '' ? null : (JSON.parse(facts) as Record<string, unknown>),
+  };
+}
+
+export function sessionFromRow(row: Record<string, unknown>): SessionRecord {
+  return {
+    ...(row as unknown as SessionRecord),
+    ts: fromChTime(row.ts),
+    tls: bool(row.tls),
+    bytes_in: num(row.bytes_in),
+    bytes_out: num(row.bytes_out),
+    statement_count: num(row.statement_count),
+  };
+}

@@ -1,0 +1,72 @@
+// The embedded store: chDB (the ClickHouse engine in-process) on a data directory, running the same SQL
+// as the ClickHouse sink. chDB allows one data directory per process, and this sink runs one operation at
+// a time on its Session (inserts are batched by the writer, so the queue is short).
+
+import { mkdirSync } from 'node:fs';
+import { Session } from 'chdb';
+import { migrate } from '../migrate.js';
+import type { AuditRows } from '../record.js';
+import { type AuditSink, batchTables } from '../sink.js';
+import { assertDatabaseName, parseJsonEachRow } from './common.js';
+
+export interface ChdbSinkOptions {
+  /** Data directory (created if absent). */
+  readonly path: string;
+  readonly database: string;
+  readonly retentionDays: number;
+  readonly now?: () => number;
+}
+
+export function createChdbSink(options: ChdbSinkOptions): AuditSink {
+  const db = assertDatabaseName(options.database);
+  mkdirSync(options.path, { recursive: true });
+  const session = new Session(options.path);
+  let tail: Promise<unknown> = Promise.resolve();
+  let closed = false;
+  /** Serialises every operation on the one native connection. */
+  const exclusive = <T>(op: () => Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(new Error('the chDB audit sink is closed'));
+    const run = tail.then(op, op);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  const bound = (params: Readonly<Record<string, unknown>> | undefined) => ({ ...params, db });
+
+  const sink: AuditSink = {
+    kind: 'chdb',
+    command: (sql, params) =>
+      exclusive(async () => {
+        await session.queryBindAsync(sql, bound(params), { format: 'TSV' });
+      }),
+    select: <T>(sql: string, params?: Readonly<Record<string, unknown>>) =>
+      exclusive(async () => {
+        const result = await session.queryBindAsync(sql, bound(params), { format: 'JSONEachRow' });
+        return parseJsonEachRow<T>(result.text());
+      }),
+    migrate: async () => {
+      await migrate(sink, {
+        retentionDays: options.retentionDays,
+        now: options.now ?? Date.now,
+      });
+    },
+    insert: (batchId: string, rows: AuditRows) =>
+      exclusive(async () => {
+        for (const { table, rows: objects } of batchTables(rows)) {
+          await session.insert({
+            table: `${db}.${table}`,
+            values: objects.map((o) => JSON.stringify(o)).join('\n'),
+            format: 'JSONEachRow',
+            // Honoured by MergeTree through non_replicated_deduplication_window (001_init.sql).
+            settings: { insert_deduplication_token: batchId },
+          });
+        }
+      }),
+    close: async () => {
+      if (closed) return;
+      await tail;
+      closed = true;
+      session.close();
+    },
+  };
+  return sink;
+}
