@@ -10,6 +10,12 @@ import {
   loginCommand,
 } from './credentials-command.js';
 import { policyCommand } from './policy-commands.js';
+import {
+  POLICY_REPO_SUBCOMMANDS,
+  POLICY_REPO_USAGE,
+  policyRepoCommand,
+  requestCommand,
+} from './policy-repo-commands.js';
 import { serve } from './serve.js';
 
 const USAGE = () => `usage: pgward <command> [options]
@@ -22,6 +28,7 @@ commands:
                             validate, test-compile and build the WASM policy bundle
   policy test --source <dir>
                             schema-validate JSON, opa fmt/check, opa test
+${POLICY_REPO_USAGE}
 ${CREDENTIALS_USAGE}
 ${LOGIN_USAGE}
 `;
@@ -34,7 +41,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'config':
       return runConfigCheck(rest);
     case 'policy':
-      return policyCommand(rest, process.env);
+      return POLICY_REPO_SUBCOMMANDS.has(rest[0] ?? '')
+        ? policyRepoCommand(rest, process.env)
+        : policyCommand(rest, process.env);
+    case 'request':
+      return requestCommand(rest, process.env);
     case 'credentials':
       return credentialsCommand(rest, process.env);
     case 'login':

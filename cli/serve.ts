@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { createLogger, type Logger } from '../lib/log.js';
 import { createGateway } from '../proxy/gateway.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
+import { wireGitPolicy } from './policy-repo-commands.js';
 
 type WorkerMessage =
   | { type: 'listening'; port: number; host: string }
@@ -35,7 +36,14 @@ async function runWorker(
   clustered: boolean,
 ) {
   const log = baseLog.child({ worker: index });
+  const git = wireGitPolicy(options.config, {
+    secret: options.secret,
+    configDir: options.configDir,
+    workerIndex: index,
+    log,
+  });
   const gateway = createGateway({
+    ...(git !== null ? { policyLoader: git.policyLoader } : {}),
     config: options.config,
     secret: options.secret,
     configDir: options.configDir,
@@ -64,8 +72,7 @@ async function runWorker(
   else log.info('listening', { host: address.address, port: address.port, workers: 1 });
   const stop = (signal: string) => {
     log.info('shutting down', { signal, sessions: gateway.sessionCount });
-    gateway
-      .shutdown()
+    Promise.all([gateway.shutdown(), git?.source.stop()])
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         log.error('shutdown failed', { err });
