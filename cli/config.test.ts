@@ -73,8 +73,12 @@ describe('loadConfig: defaults', () => {
     expect(problems(loadConfig(without, {}, '/'))).toContainEqual(
       expect.objectContaining({ pointer: '/policy' }),
     );
-    expect(problems(loadConfig(`${without}policy: { disabled: false }\n`, {}, '/')).length).toBeGreaterThan(0);
-    expect(ok(loadConfig(`${without}policy: { disabled: true }\n`, {}, '/')).config.policy.disabled).toBe(true);
+    expect(
+      problems(loadConfig(`${without}policy: { disabled: false }\n`, {}, '/')).length,
+    ).toBeGreaterThan(0);
+    expect(
+      ok(loadConfig(`${without}policy: { disabled: true }\n`, {}, '/')).config.policy.disabled,
+    ).toBe(true);
   });
 
   it('keeps values the file sets', () => {
