@@ -275,7 +275,11 @@ export function walkStatement(w: Walker, node: unknown, depth: number): string {
     case 'LockStmt':
       w.b.flag('locking_clause');
       for (const r of (v.relations as unknown[] | undefined) ?? []) {
-        relationObject(w, unwrap<RangeVar>(r, 'RangeVar'));
+        const rv = unwrap<RangeVar>(r, 'RangeVar');
+        relationObject(w, rv);
+        // Locking a table blocks its other users: it needs a grant on the table, as a read of no column.
+        const t = resolveRelation(rv?.schemaname, rv?.relname ?? '', w.path);
+        w.b.read(t.schema, t.table);
       }
       return 'LOCK TABLE';
     case 'GrantStmt':

@@ -127,7 +127,10 @@ function fold(decisions: readonly Decision[], revision: string | null): Verdict 
       if (r.enforce === false) wouldBlock.push({ rule: r.rule, message: r.message });
     if (!d.allow) {
       if (denial === null) {
-        const reason = d.reasons.find((r) => r.enforce !== false) ?? d.reasons[0];
+        const enforced = d.reasons.filter((r) => r.enforce !== false);
+        const reason = [...(enforced.length > 0 ? enforced : d.reasons)].sort(
+          (a, b) => reasonRank(a.rule) - reasonRank(b.rule),
+        )[0];
         denial = reason ?? { rule: 'policy.denied', message: 'denied by policy' };
         outcome = d.outcome === 'approval_required' ? 'approval_required' : 'blocked';
       }
@@ -149,6 +152,20 @@ function fold(decisions: readonly Decision[], revision: string | null): Verdict 
     explain,
     revision,
   };
+}
+
+/**
+ * Which reason names a refusal when several apply: what the analyzer could not read first, then
+ * guardrails (they say what is dangerous), then missing grants, then approval triggers.
+ */
+export function reasonRank(rule: string): number {
+  if (rule === 'guardrail.parse_error' || rule === 'guardrail.too_deep') return 0;
+  if (rule === 'guardrail.unknown_node') return 1;
+  if (rule.startsWith('policy.')) return 2;
+  if (rule.startsWith('guardrail.')) return 3;
+  if (rule.startsWith('access.')) return 4;
+  if (rule.startsWith('approval.')) return 5;
+  return 6;
 }
 
 function validUntilOf(decision: Decision, nowMs: number): number {

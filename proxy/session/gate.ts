@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../lib/log.js';
 import type { AnalyzeContext, AnalyzedStatement, Effect, StoredQuery } from '../analyzer/facts.js';
+import { explainTarget } from '../decider/explain-target.js';
 import type { Judge, JudgeContext, Verdict } from '../decider/judge.js';
 import type { ColumnOrigins } from '../filter/column-origins.js';
 import {
@@ -613,7 +614,21 @@ export class StatementGate {
         let rows: number;
         try {
           if (explainer === null) throw new Error('no explainer configured');
-          rows = await explainer.estimate({ ...explainInput(s), searchPath: this.searchPath });
+          const input = explainInput(s);
+          const target = explainTarget(
+            input.text,
+            s.facts.flags,
+            (name) => this.#sqlPrepared.get(name)?.text,
+          );
+          // A PREPARE runs nothing now: its EXECUTE is estimated when it comes.
+          if (target === null) continue;
+          if (target === undefined) throw new Error('no EXPLAIN target for this statement');
+          rows = await explainer.estimate({
+            ...input,
+            text: target.text,
+            ...(target.prelude !== undefined ? { prelude: target.prelude } : {}),
+            searchPath: this.searchPath,
+          });
         } catch (err) {
           this.#log.warn('row estimate failed', { err });
           const denied = unestimated(verdict, index);

@@ -7,6 +7,8 @@ import { PgwardError, toError } from '../../lib/errors.js';
 import type { Row, SideConnection } from './side-connection.js';
 
 export interface EstimateRequest {
+  /** Statements run first on the side connection (for example the PREPARE an EXECUTE needs). */
+  readonly prelude?: readonly string[];
   /** The statement text, exactly as the client sent it. */
   readonly text: string;
   readonly searchPath: readonly string[];
@@ -27,22 +29,40 @@ function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** Rows the statement is estimated to touch: a ModifyTable node reports its input's estimate. */
+/**
+ * Rows the statement is estimated to touch: the largest input of any ModifyTable node anywhere in the
+ * plan (a DELETE inside a CTE included), else the top node's estimate.
+ */
 export function estimatedRows(plan: unknown): number {
-  const top = (Array.isArray(plan) ? plan[0] : plan) as
-    | { Plan?: Record<string, unknown> }
-    | undefined;
-  const node = top?.Plan;
-  if (node === undefined)
+  const top = (Array.isArray(plan) ? plan[0] : plan) as { Plan?: PlanNode } | undefined;
+  const root = top?.Plan;
+  if (root === undefined)
     throw new PgwardError('PGW_UPSTREAM_PROTOCOL', 'EXPLAIN returned no plan');
-  const own = Number(node['Plan Rows']);
-  const children = node.Plans as Record<string, unknown>[] | undefined;
-  if (node['Node Type'] === 'ModifyTable' && Array.isArray(children) && children.length > 0) {
-    return Math.max(own, Number(children[0]!['Plan Rows']));
+  let modified = -1;
+  const stack: PlanNode[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const children = Array.isArray(node.Plans) ? node.Plans : [];
+    if (node['Node Type'] === 'ModifyTable') {
+      const rows = Math.max(
+        Number(node['Plan Rows']) || 0,
+        ...children.map((c) => Number(c['Plan Rows']) || 0),
+      );
+      modified = Math.max(modified, rows);
+    }
+    stack.push(...children);
   }
+  if (modified >= 0) return modified;
+  const own = Number(root['Plan Rows']);
   if (!Number.isFinite(own))
     throw new PgwardError('PGW_UPSTREAM_PROTOCOL', 'EXPLAIN plan has no row estimate');
   return own;
+}
+
+interface PlanNode {
+  readonly 'Node Type'?: string;
+  readonly 'Plan Rows'?: number;
+  readonly Plans?: PlanNode[];
 }
 
 /** Splits a Bind body: returns the parameter section (formats and values) without names or result formats. */
@@ -81,6 +101,7 @@ export function createExplainer(side: SideConnection): Explainer {
       await side.run(serialize.query(`SET search_path TO ${path}`));
       currentPath = path;
     }
+    for (const sql of request.prelude ?? []) await side.run(serialize.query(sql));
     const text = `EXPLAIN (FORMAT JSON) ${request.text}`;
     let rows: Row[];
     if (request.bind === undefined) {

@@ -152,6 +152,16 @@ guardrail_hits contains {"rule": "guardrail.unbounded_delete", "message": msg} i
 	msg := concat("", ["DELETE on ", qualified(w), " has no WHERE clause and would remove every row"])
 }
 
+# A MERGE whose join condition is a constant (ON true) matches every target row: its WHEN MATCHED
+# actions would update or delete the whole table.
+guardrail_hits contains {"rule": "guardrail.unbounded_delete", "message": msg} if {
+	some w in input.statement.writes
+	w.has_where == false
+	w.action == "merge"
+	configured("guardrail.unbounded_delete")
+	msg := concat("", ["MERGE into ", qualified(w), " has a constant join condition and would touch every row"])
+}
+
 guardrail_hits contains {"rule": "guardrail.unbounded_update", "message": msg} if {
 	some w in input.statement.writes
 	w.has_where == false

@@ -230,3 +230,14 @@ test_shipped_guardrails_are_configured if {
 		data.guardrails[id].enforce == true
 	}
 }
+
+test_merge_with_constant_join_is_unbounded if {
+	d := decide(stmt(write("MERGE", "public", "orders", "merge", false)))
+	not d.allow
+	has_reason(d, "guardrail.unbounded_delete", true)
+}
+
+test_merge_with_join_condition_is_not_unbounded if {
+	d := decide(stmt(write("MERGE", "public", "orders", "merge", true)))
+	not "guardrail.unbounded_delete" in rule_ids(d)
+}

@@ -121,7 +121,7 @@ export const SESSION_ROWS: readonly PolicyRow[] = [
     subset: true,
     after: ['prepare-allowed-select'],
   }),
-  blocked('prepare-secrets', 'PREPARE p_bad AS SELECT * FROM secrets', T),
+  blocked('prepare-secrets', 'PREPARE p_bad AS SELECT * FROM secrets', 'guardrail.sql_prepare'),
   blocked('execute-never-prepared', 'EXECUTE p_bad', UNKNOWN),
   allowed('deallocate-all', 'DEALLOCATE ALL'),
 

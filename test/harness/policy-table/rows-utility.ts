@@ -5,16 +5,13 @@ import { allowed, blocked, type PolicyRow } from './row.js';
 
 const T = 'access.table';
 const DDL = 'guardrail.ddl';
-/** Risky functions are never implicit: the denial names the missing grant before the guardrail. */
-const FILES = 'access.function';
+/** Risky functions are never implicit: the denial names the guardrail before the missing grant. */
+const FILES = 'guardrail.file_functions';
 const SERVER = 'guardrail.server_functions';
 const MAINT = 'guardrail.maintenance';
 const PROGRAM_MARK = '/tmp/pgward-policy-table-program-ran';
 const COPY_OUT = '/tmp/pgward-policy-table-copy-out.csv';
-/** The upstream role may not call these: PostgreSQL refuses them at Bind, before the gateway decides. */
 const X = {} as const;
-const EXPLAIN_WRAP_BUG =
-  'refused (guardrail.explain_rows, "row estimate could not be obtained"): the gateway estimates by prefixing the whole text with EXPLAIN (FORMAT JSON), a syntax error for EXPLAIN ANALYZE, so EXPLAIN ANALYZE of any UPDATE/DELETE is refused';
 
 export const UTILITY_ROWS: readonly PolicyRow[] = [
   // EXPLAIN shows a plan and runs nothing; EXPLAIN ANALYZE runs the statement and is judged as it.
@@ -31,7 +28,6 @@ export const UTILITY_ROWS: readonly PolicyRow[] = [
   allowed('explain-analyze-select', 'EXPLAIN ANALYZE SELECT count(*) FROM orders'),
   allowed('explain-analyze-bounded-delete', 'EXPLAIN ANALYZE DELETE FROM orders WHERE id = 15', {
     mutates: true,
-    bug: EXPLAIN_WRAP_BUG,
   }),
   blocked(
     'explain-analyze-unbounded-delete',
@@ -71,11 +67,11 @@ export const UTILITY_ROWS: readonly PolicyRow[] = [
   ),
 
   // SELECT INTO and CREATE TABLE AS create tables.
-  blocked('select-into', 'SELECT * INTO pt_copy FROM orders', T, {
+  blocked('select-into', 'SELECT * INTO pt_copy FROM orders', 'guardrail.ddl', {
     subset: true,
     note: 'also DDL; the denial names the ungranted INSERT into the new table',
   }),
-  blocked('select-into-temp', 'SELECT * INTO TEMP pt_tmp FROM orders', T),
+  blocked('select-into-temp', 'SELECT * INTO TEMP pt_tmp FROM orders', 'guardrail.ddl'),
   blocked('create-table-as', 'CREATE TABLE pt_cta AS SELECT * FROM orders', DDL, { subset: true }),
   blocked(
     'create-temp-table-as-secrets',
@@ -256,7 +252,6 @@ export const UTILITY_ROWS: readonly PolicyRow[] = [
   allowed('lock-granted-table', 'BEGIN; LOCK TABLE orders IN SHARE MODE; COMMIT', { multi: true }),
   blocked('lock-ungranted-table', 'BEGIN; LOCK TABLE secrets IN ACCESS EXCLUSIVE MODE; COMMIT', T, {
     multi: true,
-    bug: 'allowed: LOCK records the table only as an object, so no grant is needed; an identity with no access to secrets can hold an ACCESS EXCLUSIVE lock on it (blocking every reader) for as long as its transaction lasts',
   }),
   blocked('do-block-dml', 'DO $$ BEGIN DELETE FROM secrets; END $$', 'guardrail.do_block', {
     subset: true,
