@@ -55,6 +55,8 @@ export interface GatewayDeps {
   readonly onStatement?: (session: Session, event: StatementEvent) => void;
   /** Session and statement records, for audit. */
   readonly observer?: GatewayObserver;
+  /** False while statements must be refused (audit fail-closed mode with a full spool). */
+  readonly admit?: () => boolean;
 }
 
 export interface GatewayObserver {
@@ -167,6 +169,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const masker = createMasker(hashKey);
     policy = {
+      ...(deps.admit !== undefined ? { admit: deps.admit } : {}),
       filterFor: (name) => {
         let filter = filters.get(name);
         if (filter === undefined) {

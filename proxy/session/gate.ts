@@ -52,6 +52,8 @@ export interface GatePolicy {
   readonly judge: Judge;
   /** Masking support per upstream (by upstream name). */
   readonly filterFor: (upstream: string) => ResultFilterDeps;
+  /** False while statements must be refused because their audit records cannot be kept. */
+  readonly admit?: () => boolean;
   /** Named statements and portals a session may hold. */
   readonly maxNamed: number;
 }
@@ -645,12 +647,25 @@ export class StatementGate {
 
   #settle(
     statements: readonly AnalyzedStatement[],
-    verdict: Verdict,
+    decided: Verdict,
     protocol: StatementEvent['protocol'],
     request: Request,
     inject: Buffer,
     entry: PreparedEntry | null,
   ): GateAction {
+    let verdict = decided;
+    // SECURITY: in audit fail-closed mode nothing runs while the audit trail cannot take its record.
+    if (verdict.allow && this.#policy.admit !== undefined && !this.#policy.admit()) {
+      verdict = {
+        ...verdict,
+        allow: false,
+        outcome: 'blocked',
+        denial: {
+          rule: 'audit.unavailable',
+          message: 'the audit trail cannot record statements right now',
+        },
+      };
+    }
     const event = { statements, verdict, protocol };
     this.#onStatement(event);
     this.#openSlot(request, event, entry);

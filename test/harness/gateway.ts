@@ -28,6 +28,7 @@ export interface GatewayOverrides {
   readonly log?: Logger | 'stderr';
   readonly observer?: GatewayObserver;
   readonly now?: () => number;
+  readonly admit?: () => boolean;
 }
 
 export function gatewayConfigDoc(
@@ -88,6 +89,7 @@ export async function startGateway(
     log,
     ...(overrides.observer !== undefined ? { observer: overrides.observer } : {}),
     ...(overrides.now !== undefined ? { now: overrides.now } : {}),
+    ...(overrides.admit !== undefined ? { admit: overrides.admit } : {}),
   });
   const address: AddressInfo = await gateway.listen();
   return {

@@ -199,6 +199,22 @@ describe('row-estimate guardrail (EXPLAIN upstream)', () => {
 });
 
 describe('fail closed', () => {
+  it('refuses every statement while the audit trail cannot take records (fail-closed audit)', async () => {
+    let admitting = false;
+    await using closed = await startGateway(info, {
+      config: { policy: { bundle_dir: policy.bundleDir } },
+      admit: () => admitting,
+    });
+    const c = new pg.Client({ connectionString: closed.url() });
+    await c.connect();
+    const err = await c.query('select count(*) from gate_orders').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: '42501' });
+    expect(String((err as Error).message)).toMatch(/rule audit\.unavailable/);
+    admitting = true;
+    expect((await c.query('select count(*)::int as n from gate_orders')).rows[0].n).toBe(20);
+    await c.end();
+  });
+
   it('refuses to start without a valid bundle', async () => {
     await expect(
       startGateway(info, { config: { policy: { bundle_dir: '/nonexistent/bundle' } } }),
