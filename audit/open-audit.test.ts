@@ -17,6 +17,7 @@ afterEach(async () => {
 });
 
 const config = {
+  enabled: true,
   chdb_path: 'data/audit',
   database: 'pgward',
   retention_days: 365,

@@ -125,6 +125,8 @@ export async function startPgward(
       },
     ],
     policy: { disabled: true },
+    api: { enabled: false },
+    audit: { enabled: false },
     workers,
     log: { level: 'info' },
     ...(await passthroughPolicy(ctx.root)),

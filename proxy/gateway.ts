@@ -10,6 +10,7 @@ import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/confi
 import type { Authenticator } from './auth/authenticator.js';
 import { createAuthenticatorFromConfig } from './auth/chain.js';
 import { createCancelRegistry, workerOfPid } from './cancel/cancel-keys.js';
+import type { ApprovalDesk } from './decider/approval-desk.js';
 import { createJudge } from './decider/judge.js';
 import {
   createPolicySource,
@@ -57,6 +58,8 @@ export interface GatewayDeps {
   readonly observer?: GatewayObserver;
   /** False while statements must be refused (audit fail-closed mode with a full spool). */
   readonly admit?: () => boolean;
+  /** Human approval (`approvals` in the config): request filing, approval uses, wait mode. */
+  readonly approvals?: ApprovalDesk;
 }
 
 export interface GatewayObserver {
@@ -132,7 +135,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
   let onSwap: () => void = () => {};
   const filters = new Map<string, ResultFilterDeps>();
   const pendingCancels = new Set<Promise<void>>();
-  const policySource = createPolicySource(null, () => onSwap());
+  const policySource = createPolicySource(null, () => {
+    onSwap();
+    // Statements held for approval are judged again under the new bundle.
+    deps.approvals?.bundleSwapped();
+  });
   const initPolicy = async (): Promise<void> => {
     const settings = config.policy;
     if (settings.disabled) {
@@ -147,8 +154,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       if (settings.bundle_dir === undefined) throw new Error('policy.bundle_dir is required');
       const dir = path.resolve(deps.configDir ?? process.cwd(), settings.bundle_dir);
-      const evaluator = await loadEvaluator(dir, settings.max_memory_pages, log);
-      policySource.swap(evaluator);
+      const { evaluator, data } = await loadEvaluator(dir, settings.max_memory_pages, log);
+      policySource.swap(evaluator, data);
       log.info('policy bundle loaded', { revision: evaluator.revision });
     };
     const [, analyzer] = await Promise.all([
@@ -170,6 +177,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const masker = createMasker(hashKey);
     policy = {
       ...(deps.admit !== undefined ? { admit: deps.admit } : {}),
+      ...(deps.approvals !== undefined ? { approvals: deps.approvals } : {}),
       filterFor: (name) => {
         let filter = filters.get(name);
         if (filter === undefined) {

@@ -18,7 +18,8 @@ import { gitAt } from './git.js';
 
 /** Where a verified evaluator goes: the gateway's swappable policy source. */
 export interface BundleTarget {
-  swap(next: Evaluator): void;
+  /** Serves `next` from now on; `data` is the bundle's data document (grants, approvals, rules). */
+  swap(next: Evaluator, data?: unknown): void;
   readonly revision: string | null;
 }
 
@@ -215,7 +216,7 @@ export function createGitBundleSource(options: GitBundleSourceOptions): GitBundl
       );
     }
     const previous = revision();
-    target!.swap(evaluator);
+    target!.swap(evaluator, bundle.data);
     examined = commit;
     serving = { commit, builtAt: bundle.manifest.built_at };
     await keep(true);

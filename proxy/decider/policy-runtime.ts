@@ -19,7 +19,9 @@ export interface PolicySettings {
 
 /** A policy source whose serving evaluator can be swapped atomically (by a bundle pull). */
 export interface SwappablePolicySource extends PolicySource {
-  swap(next: Evaluator): void;
+  swap(next: Evaluator, data?: unknown): void;
+  /** The serving bundle's data document (grants, approvals, rules), or null. */
+  readonly data: unknown;
   readonly revision: string | null;
 }
 
@@ -28,11 +30,16 @@ export function createPolicySource(
   onSwap: () => void = () => {},
 ): SwappablePolicySource {
   let serving = initial;
+  let data: unknown = null;
   return {
     current: () => serving,
-    swap(next) {
+    swap(next, nextData) {
       serving = next;
+      data = nextData ?? null;
       onSwap();
+    },
+    get data() {
+      return data;
     },
     get revision() {
       return serving?.revision ?? null;
@@ -45,7 +52,7 @@ export async function loadEvaluator(
   dir: string,
   maxMemoryPages: number,
   log: Logger,
-): Promise<Evaluator> {
+): Promise<{ evaluator: Evaluator; data: unknown }> {
   const bundle = await loadBundle(path.resolve(dir));
   if (!bundle.ok) {
     throw new PgwardError(
@@ -71,7 +78,7 @@ export async function loadEvaluator(
       `policy bundle ${dir}: canary checks failed: ${JSON.stringify(canaries.failures).slice(0, 500)}`,
     );
   }
-  return evaluator;
+  return { evaluator, data: bundle.data };
 }
 
 export async function createStatementAnalyzer(cacheSize: number): Promise<StatementAnalyzer> {

@@ -27,6 +27,24 @@ export interface PgwardConfig {
     port?: number;
   };
   /**
+   * The HTTP API: health, metrics, credentials, the policy webhook, approvals and the auditor API with its web view.
+   */
+  api?: {
+    enabled?: boolean;
+    /**
+     * Address the HTTP API binds.
+     */
+    host?: string;
+    /**
+     * Port of the HTTP API; 0 picks a free port.
+     */
+    port?: number;
+    /**
+     * OIDC group whose members may read the audit API.
+     */
+    auditor_group?: string;
+  };
+  /**
    * Server certificate offered to clients that send SSLRequest. Without it SSLRequest is answered 'N'.
    */
   tls?: {
@@ -301,6 +319,10 @@ export interface PgwardConfig {
    */
   audit?: {
     /**
+     * Record statements and sessions. Turning it off is for benchmarking only: nothing is kept.
+     */
+    enabled?: boolean;
+    /**
      * A secret is never inline: it names an environment variable or a file.
      */
     clickhouse_url?:
@@ -351,6 +373,62 @@ export interface PgwardConfig {
      */
     statement_text?: 'normalized' | 'raw';
   };
+  /**
+   * Human approval: a statement whose decision says approval_required is refused with the id of an approval request, which the gateway files in the background as a branch <branch_prefix><id> holding approvals/<id>.json in the policy source repository (and a pull request when a GitHub repository is configured). Merging it and rebuilding the bundle lets the same identity run the exact same statement inside the window.
+   */
+  approvals?: {
+    /**
+     * Git URL (https, ssh, file) or local path of the policy SOURCE repository (where grants/ and approvals/ live, not the bundle branch), relative to the config file. The gateway needs push access to branches under branch_prefix.
+     */
+    repo: string;
+    /**
+     * Branch approval requests merge into; default the repository's default branch.
+     */
+    base?: string;
+    /**
+     * Request branches are named <branch_prefix><id>.
+     */
+    branch_prefix?: string;
+    /**
+     * Validity window an approval request asks for, from the moment it is filed (the policy's max_approval_lifetime_hours still applies).
+     */
+    window_minutes?: number;
+    /**
+     * Wait mode: hold a statement that awaits approval up to this long (re-judged at every bundle swap, cancellable by the client) instead of refusing it at once. 0 refuses at once.
+     */
+    wait_ms?: number;
+    /**
+     * Runs one approval allows per gateway process; later runs are refused (rule approval.max_uses). Unset: unlimited inside the window.
+     */
+    max_uses?: number;
+    /**
+     * Upper bound of one git command while filing a request.
+     */
+    timeout_ms?: number;
+    /**
+     * Open a pull request for each filed request. Without it, the GITHUB_TOKEN and PGWARD_GITHUB_REPO (or GITHUB_REPOSITORY) of `pgward request` are used when set.
+     */
+    github?: {
+      /**
+       * owner/name of the policy repository on GitHub.
+       */
+      repo: string;
+      /**
+       * A secret is never inline: it names an environment variable or a file.
+       */
+      token:
+        | {
+            env: string;
+          }
+        | {
+            file: string;
+          };
+      /**
+       * GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).
+       */
+      api_url?: string;
+    };
+  };
 }
 
 /**
@@ -367,6 +445,24 @@ export interface PgwardConfigResolved {
      * Port of the wire listener; 0 picks a free port.
      */
     port: number;
+  };
+  /**
+   * The HTTP API: health, metrics, credentials, the policy webhook, approvals and the auditor API with its web view.
+   */
+  api: {
+    enabled: boolean;
+    /**
+     * Address the HTTP API binds.
+     */
+    host: string;
+    /**
+     * Port of the HTTP API; 0 picks a free port.
+     */
+    port: number;
+    /**
+     * OIDC group whose members may read the audit API.
+     */
+    auditor_group: string;
   };
   /**
    * Server certificate offered to clients that send SSLRequest. Without it SSLRequest is answered 'N'.
@@ -641,6 +737,10 @@ export interface PgwardConfigResolved {
    */
   audit: {
     /**
+     * Record statements and sessions. Turning it off is for benchmarking only: nothing is kept.
+     */
+    enabled: boolean;
+    /**
      * A secret is never inline: it names an environment variable or a file.
      */
     clickhouse_url?:
@@ -690,5 +790,61 @@ export interface PgwardConfigResolved {
      * Record statements with literals replaced by placeholders (normalized) or as sent (raw: literals, secrets included, land in the audit log).
      */
     statement_text: 'normalized' | 'raw';
+  };
+  /**
+   * Human approval: a statement whose decision says approval_required is refused with the id of an approval request, which the gateway files in the background as a branch <branch_prefix><id> holding approvals/<id>.json in the policy source repository (and a pull request when a GitHub repository is configured). Merging it and rebuilding the bundle lets the same identity run the exact same statement inside the window.
+   */
+  approvals?: {
+    /**
+     * Git URL (https, ssh, file) or local path of the policy SOURCE repository (where grants/ and approvals/ live, not the bundle branch), relative to the config file. The gateway needs push access to branches under branch_prefix.
+     */
+    repo: string;
+    /**
+     * Branch approval requests merge into; default the repository's default branch.
+     */
+    base?: string;
+    /**
+     * Request branches are named <branch_prefix><id>.
+     */
+    branch_prefix: string;
+    /**
+     * Validity window an approval request asks for, from the moment it is filed (the policy's max_approval_lifetime_hours still applies).
+     */
+    window_minutes: number;
+    /**
+     * Wait mode: hold a statement that awaits approval up to this long (re-judged at every bundle swap, cancellable by the client) instead of refusing it at once. 0 refuses at once.
+     */
+    wait_ms: number;
+    /**
+     * Runs one approval allows per gateway process; later runs are refused (rule approval.max_uses). Unset: unlimited inside the window.
+     */
+    max_uses?: number;
+    /**
+     * Upper bound of one git command while filing a request.
+     */
+    timeout_ms: number;
+    /**
+     * Open a pull request for each filed request. Without it, the GITHUB_TOKEN and PGWARD_GITHUB_REPO (or GITHUB_REPOSITORY) of `pgward request` are used when set.
+     */
+    github?: {
+      /**
+       * owner/name of the policy repository on GitHub.
+       */
+      repo: string;
+      /**
+       * A secret is never inline: it names an environment variable or a file.
+       */
+      token:
+        | {
+            env: string;
+          }
+        | {
+            file: string;
+          };
+      /**
+       * GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).
+       */
+      api_url: string;
+    };
   };
 }

@@ -58,6 +58,7 @@ export function gatewayConfigDoc(
       },
     ],
     policy: { disabled: true },
+    api: { enabled: false },
     workers: 1,
     ...overrides.config,
   };

@@ -1,0 +1,134 @@
+// The composition root of one gateway process: audit store and writer, identity, policy delivery,
+// the gateway and the HTTP API, wired from the config. `pgward serve` and `pgward demo` both use it.
+
+import type { AddressInfo } from 'node:net';
+import type { ApiRoutes } from '../api/create-api.js';
+import { createApi } from '../api/create-api.js';
+import { credentialsRoutes } from '../api/routes/credentials.js';
+import { type ServedApi, serveApi } from '../api/serve-api.js';
+import { type OpenedAudit, openAudit } from '../audit/open-audit.js';
+import type { Logger } from '../lib/log.js';
+import { grantsExpiry } from '../policy/grants-expiry.js';
+import { type AuditObserver, createAuditObserver } from '../proxy/audit-observer.js';
+import { createIdentityFromConfig, type IdentityServices } from '../proxy/auth/chain.js';
+import { createGateway, type Gateway, type GatewayDeps } from '../proxy/gateway.js';
+import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
+import { type GitPolicyWiring, wireGitPolicy } from './policy-repo-commands.js';
+
+export interface ComposeOptions {
+  readonly config: PgwardConfigResolved;
+  readonly secret: (ref: SecretRef) => Buffer;
+  readonly configDir: string;
+  readonly log: Logger;
+  readonly workerIndex?: number;
+  readonly now?: () => number;
+  /** Writes audit entries somewhere else (a cluster worker forwards them to the primary). */
+  readonly auditWriter?: { write(entry: unknown): void; accepting(): boolean };
+  /** Serve the HTTP API from this process (default: config.api.enabled). */
+  readonly api?: boolean;
+  /** Routes the caller adds (approvals, audit, health). */
+  readonly routes?: (parts: ComposedParts) => readonly ApiRoutes[];
+  readonly forwardCancel?: GatewayDeps['forwardCancel'];
+}
+
+export interface ComposedParts {
+  readonly gateway: Gateway;
+  readonly identity: IdentityServices;
+  readonly audit: OpenedAudit | null;
+  readonly observer: AuditObserver;
+  readonly git: GitPolicyWiring | null;
+}
+
+export interface Composed extends AsyncDisposable, ComposedParts {
+  readonly address: AddressInfo;
+  readonly api: ServedApi | null;
+  /** Graceful stop: the gateway drains first, then the API, the git poller and the audit writer. */
+  close(): Promise<void>;
+}
+
+/** With audit disabled, records go nowhere and nothing is refused for it. */
+const DISCARD = { write: () => {}, accepting: () => true };
+
+export async function compose(options: ComposeOptions): Promise<Composed> {
+  const { config, log } = options;
+  const now = options.now ?? Date.now;
+  const audit =
+    options.auditWriter === undefined && config.audit.enabled
+      ? await openAudit({
+          config: config.audit,
+          configDir: options.configDir,
+          secret: options.secret,
+          log,
+          ...(options.workerIndex !== undefined ? { workerIndex: options.workerIndex } : {}),
+        })
+      : null;
+  if (!config.audit.enabled) log.warn('audit disabled: no statement or session is recorded');
+  const writer = (options.auditWriter ?? audit?.writer ?? DISCARD) as Parameters<
+    typeof createAuditObserver
+  >[0]['writer'];
+  const observer = createAuditObserver({ writer, statementText: config.audit.statement_text, log });
+  const git = wireGitPolicy(config, {
+    secret: options.secret,
+    configDir: options.configDir,
+    workerIndex: options.workerIndex ?? 0,
+    log,
+  });
+  let gateway: Gateway | null = null;
+  const identity = createIdentityFromConfig({
+    config,
+    secret: options.secret,
+    log,
+    now,
+    grantsExpiry: (sub, groups, database) =>
+      grantsExpiry(gateway?.policySource.data ?? null, sub, groups, database, now()),
+  });
+  gateway = createGateway({
+    config,
+    secret: options.secret,
+    configDir: options.configDir,
+    log,
+    now,
+    authenticator: identity.authenticator,
+    observer,
+    admit: () => observer.accepting(),
+    ...(options.workerIndex !== undefined ? { workerIndex: options.workerIndex } : {}),
+    ...(options.forwardCancel !== undefined ? { forwardCancel: options.forwardCancel } : {}),
+    ...(git !== null ? { policyLoader: git.policyLoader } : {}),
+  });
+  let address: AddressInfo;
+  try {
+    address = await gateway.listen();
+  } catch (err) {
+    await audit?.close();
+    throw err;
+  }
+  const parts: ComposedParts = { gateway, identity, audit, observer, git };
+  let api: ServedApi | null = null;
+  if (options.api ?? config.api.enabled) {
+    const routes: ApiRoutes[] = [];
+    const { bearer, minter } = identity;
+    if (bearer !== null && minter !== null) {
+      routes.push(
+        credentialsRoutes({
+          verifyBearer: bearer,
+          mint: (caller, database) => minter.mint(caller, database),
+          publicHost: config.identity.credentials?.public_host ?? config.listen.host,
+          publicPort: config.identity.credentials?.public_port ?? address.port,
+          databases: config.upstreams.map((u) => u.name),
+          log,
+        }),
+      );
+    }
+    if (git !== null) routes.push(git.hookRoutes);
+    routes.push(...(options.routes?.(parts) ?? []));
+    api = await serveApi(createApi({ log, routes }), config.api.host, config.api.port);
+    log.info('api listening', { url: api.url });
+  }
+  const close = async () => {
+    await gateway.shutdown();
+    await api?.close();
+    await git?.source.stop();
+    await audit?.close();
+  };
+  return { ...parts, address, api, close, [Symbol.asyncDispose]: close };
+}
