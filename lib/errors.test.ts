@@ -21,7 +21,8 @@ describe('error catalog', () => {
       for (const name of readdirSync(dir)) {
         const full = path.join(dir, name);
         if (statSync(full).isDirectory()) {
-          if (name !== 'node_modules' && name !== 'template' && name !== 'repo-template') walk(full);
+          if (name !== 'node_modules' && name !== 'template' && name !== 'repo-template')
+            walk(full);
         } else if (name.endsWith('.ts') && !name.endsWith('.test.ts')) {
           for (const m of readFileSync(full, 'utf8').matchAll(/'(PGW_[A-Z_]+)'/g)) used.add(m[1]!);
         }
