@@ -4,16 +4,20 @@
 import type { AddressInfo } from 'node:net';
 import type { ApiRoutes } from '../api/create-api.js';
 import { createApi } from '../api/create-api.js';
+import { auditRoutes } from '../api/routes/audit.js';
+import { opsRoutes } from '../api/routes/audit-ops.js';
 import { credentialsRoutes } from '../api/routes/credentials.js';
 import { type ServedApi, serveApi } from '../api/serve-api.js';
 import { type OpenedAudit, openAudit } from '../audit/open-audit.js';
 import type { Logger } from '../lib/log.js';
-import { grantsExpiry } from '../policy/grants-expiry.js';
+import { activeGrants, grantsExpiry } from '../policy/grants-expiry.js';
 import { type AuditObserver, createAuditObserver } from '../proxy/audit-observer.js';
 import { createIdentityFromConfig, type IdentityServices } from '../proxy/auth/chain.js';
 import { createGateway, type Gateway, type GatewayDeps } from '../proxy/gateway.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
+import { createObservability } from './observability.js';
 import { type GitPolicyWiring, wireGitPolicy } from './policy-repo-commands.js';
+import { PGWARD_VERSION } from './version.js';
 
 export interface ComposeOptions {
   readonly config: PgwardConfigResolved;
@@ -67,13 +71,19 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     typeof createAuditObserver
   >[0]['writer'];
   const observer = createAuditObserver({ writer, statementText: config.audit.statement_text, log });
+  let gateway: Gateway | null = null;
+  const observability = createObservability({
+    sessions: () => gateway?.sessionCount ?? 0,
+    revision: () => gateway?.policySource.revision ?? null,
+    writer: audit?.writer ?? null,
+    policyDisabled: config.policy.disabled,
+  });
   const git = wireGitPolicy(config, {
     secret: options.secret,
     configDir: options.configDir,
     workerIndex: options.workerIndex ?? 0,
     log,
   });
-  let gateway: Gateway | null = null;
   const identity = createIdentityFromConfig({
     config,
     secret: options.secret,
@@ -89,7 +99,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     log,
     now,
     authenticator: identity.authenticator,
-    observer,
+    observer: observability.observe(observer),
     admit: () => observer.accepting(),
     ...(options.workerIndex !== undefined ? { workerIndex: options.workerIndex } : {}),
     ...(options.forwardCancel !== undefined ? { forwardCancel: options.forwardCancel } : {}),
@@ -120,6 +130,27 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
       );
     }
     if (git !== null) routes.push(git.hookRoutes);
+    const gw = gateway;
+    if (audit !== null && bearer !== null) {
+      routes.push(
+        auditRoutes({
+          store: audit.sink,
+          verifyBearer: bearer,
+          auditorGroup: config.api.auditor_group,
+          activeGrants: () => activeGrants(gw.policySource.data, now()),
+          log,
+          now,
+        }),
+      );
+    }
+    routes.push(
+      opsRoutes({
+        health: () => observability.health(),
+        metrics: () => observability.registry.text(),
+        version: PGWARD_VERSION,
+        auditApi: audit !== null && bearer !== null,
+      }),
+    );
     routes.push(...(options.routes?.(parts) ?? []));
     api = await serveApi(createApi({ log, routes }), config.api.host, config.api.port);
     log.info('api listening', { url: api.url });

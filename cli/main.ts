@@ -2,6 +2,14 @@
 // The `pgward` command line and composition root: the only module that reads process.env.
 
 import { parseArgs } from 'node:util';
+import {
+  AUDIT_USAGE,
+  auditCommand,
+  POLICY_IMPACT_USAGE,
+  policyImpactCommand,
+  REPLAY_USAGE,
+  replayCommand,
+} from './audit-commands.js';
 import { loadConfigFile } from './config.js';
 import {
   CREDENTIALS_USAGE,
@@ -29,6 +37,9 @@ commands:
   policy test --source <dir>
                             schema-validate JSON, opa fmt/check, opa test
 ${POLICY_REPO_USAGE}
+${POLICY_IMPACT_USAGE}
+${AUDIT_USAGE}
+${REPLAY_USAGE}
 ${CREDENTIALS_USAGE}
 ${LOGIN_USAGE}
 `;
@@ -41,9 +52,14 @@ export async function main(argv: string[]): Promise<number> {
     case 'config':
       return runConfigCheck(rest);
     case 'policy':
+      if (rest[0] === 'impact') return policyImpactCommand(rest.slice(1), process.env);
       return POLICY_REPO_SUBCOMMANDS.has(rest[0] ?? '')
         ? policyRepoCommand(rest, process.env)
         : policyCommand(rest, process.env);
+    case 'audit':
+      return auditCommand(rest, process.env);
+    case 'replay':
+      return replayCommand(rest, process.env);
     case 'request':
       return requestCommand(rest, process.env);
     case 'credentials':

@@ -37,3 +37,14 @@ export function grantsExpiry(
   }
   return latest;
 }
+
+/** The grants of the bundle's data that are active at `nowMs` (for the auditor API). */
+export function activeGrants(data: unknown, nowMs: number): unknown[] {
+  const grants = (data as { grants?: unknown } | null)?.grants;
+  if (!Array.isArray(grants)) return [];
+  return (grants as GrantLike[]).filter((g) => {
+    const from = Date.parse(g.not_before ?? '');
+    const until = Date.parse(g.expires_at ?? '');
+    return !Number.isNaN(from) && !Number.isNaN(until) && from <= nowMs && nowMs < until;
+  });
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Idempotent test-machine setup run by `npm test`: checks PostgreSQL server and client tools,
-// pgbouncer, openssl, python3-psycopg and the pinned OPA CLI; installs what is missing (apt as root).
+// pgbouncer, openssl, python3-psycopg, chromium and the pinned OPA CLI; installs what is missing (apt as root).
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
@@ -92,6 +92,8 @@ async function checkSystem() {
       { what: 'pgbouncer', ok: Boolean(which('pgbouncer', ['/usr/sbin'])), pkg: 'pgbouncer' },
       { what: 'openssl', ok: Boolean(which('openssl')), pkg: 'openssl' },
       { what: `${SYSTEM_PYTHON} with psycopg`, ok: psycopg, pkg: 'python3-psycopg' },
+      // The auditor web view is tested in headless Chromium (playwright-core drives Debian's build).
+      { what: 'chromium', ok: Boolean(which('chromium')), pkg: 'chromium' },
     ],
   };
 }
