@@ -188,6 +188,8 @@ export async function login(raw: Socket, deps: LoginDeps): Promise<void> {
     clearTimeout(timer);
     const id = newSessionId();
     const cancelKey = deps.registry.issue(() => {
+      // A statement held for approval has not reached the upstream: the cancel ends its wait.
+      if (gate?.cancelHold() === true) return;
       deps.trackCancel(
         cancelUpstream(
           target,
@@ -240,6 +242,7 @@ export async function login(raw: Socket, deps: LoginDeps): Promise<void> {
       const observer = deps.observer;
       gate.onDone = (done) => observer.statementDone?.(info, done);
     }
+    if (gate !== null) gate.onNotice = (bytes) => session?.notice(bytes);
     session = new Session(socket, upstream, info, {
       log,
       limits: deps.limits,

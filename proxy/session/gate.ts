@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../lib/log.js';
 import type { AnalyzeContext, AnalyzedStatement, Effect, StoredQuery } from '../analyzer/facts.js';
+import type { ApprovalDesk } from '../decider/approval-desk.js';
 import { explainTarget } from '../decider/explain-target.js';
 import type { Judge, JudgeContext, Verdict } from '../decider/judge.js';
 import type { ColumnOrigins } from '../filter/column-origins.js';
@@ -15,6 +16,11 @@ import {
   copyFormatOf,
   maskCopyData,
 } from '../filter/copy-masker.js';
+import {
+  isIntegrityViolation,
+  maskErrorResponse,
+  withholdRowDetail,
+} from '../filter/error-masker.js';
 import type { Masker, MaskMethod } from '../filter/mask-methods.js';
 import {
   type FieldPlan,
@@ -56,6 +62,8 @@ export interface GatePolicy {
   readonly admit?: () => boolean;
   /** Named statements and portals a session may hold. */
   readonly maxNamed: number;
+  /** Human approval: files the requests refusals name, counts approval uses, holds in wait mode. */
+  readonly approvals?: ApprovalDesk;
 }
 
 /** What the session does with the message it handed to the gate. */
@@ -243,6 +251,10 @@ export class StatementGate {
   readonly #requests: Request[] = [];
   /** Denials waiting for their injected error, in request order. */
   readonly #denials: { request: Request; error: ClientError }[] = [];
+  /** Sends an asynchronous message (NoticeResponse) to the client. */
+  #notice: ((bytes: Buffer) => void) | null = null;
+  /** The wait of a statement held for approval, which a CancelRequest ends. */
+  #hold: AbortController | null = null;
 
   constructor(
     policy: GatePolicy,
@@ -267,6 +279,21 @@ export class StatementGate {
   /** Releases per-session resources (the EXPLAIN side connection). */
   close(): void {
     this.#explainer?.close();
+    this.cancelHold();
+  }
+
+  /** Where notices to the client go (the session wires it). */
+  set onNotice(send: (bytes: Buffer) => void) {
+    this.#notice = send;
+  }
+
+  /** Ends the wait of a statement held for approval (it fails with 57014); false when none is held. */
+  cancelHold(): boolean {
+    const hold = this.#hold;
+    if (hold === null) return false;
+    this.#hold = null;
+    hold.abort();
+    return true;
   }
 
   get searchPath(): readonly string[] {
@@ -340,6 +367,12 @@ export class StatementGate {
       }
     }
     const slot = this.#answering(request);
+    // SECURITY: the server quotes values in error text (casts, constraint details): a statement with a
+    // mask plan gets its error with that text withheld, and no constraint violation shows its row.
+    if (replacement === null && slot?.event?.verdict.allow === true) {
+      if (hasMask(slot.event.verdict)) replacement = maskErrorResponse(body);
+      else if (isIntegrityViolation(sqlstate)) replacement = withholdRowDetail(body);
+    }
     if (slot !== undefined) {
       slot.results.push({ tag: null, rows: null, sqlstate });
       // After an error nothing more of this request runs.
@@ -604,8 +637,17 @@ export class StatementGate {
     inject: Buffer,
     explainInput: (s: AnalyzedStatement) => { text: string; paramTypes?: Buffer; bind?: Buffer },
     entry: PreparedEntry | null = null,
+    wait = true,
   ): GateAction {
     const verdict = this.#policy.judge.judge(statements, this.#context());
+    if (wait && this.#waitsForApproval(verdict)) {
+      return this.#awaitApproval(
+        statements,
+        verdict,
+        () => this.#decide(statements, protocol, request, inject, explainInput, entry, false),
+        (error) => this.#settle(statements, verdict, protocol, request, inject, entry, error),
+      );
+    }
     if (!verdict.allow || verdict.explain.length === 0)
       return this.#settle(statements, verdict, protocol, request, inject, entry);
     const explainer = this.#explainer;
@@ -652,6 +694,7 @@ export class StatementGate {
     request: Request,
     inject: Buffer,
     entry: PreparedEntry | null,
+    cancelled: ClientError | null = null,
   ): GateAction {
     let verdict = decided;
     // SECURITY: in audit fail-closed mode nothing runs while the audit trail cannot take its record.
@@ -666,17 +709,53 @@ export class StatementGate {
         },
       };
     }
+    let approvalRequest: string | null = null;
+    const desk = this.#policy.approvals;
+    if (desk !== undefined && cancelled === null) {
+      const reviewed = desk.review(statements, verdict, this.#context());
+      verdict = reviewed.verdict;
+      approvalRequest = reviewed.request && `${reviewed.request.id} (${reviewed.request.next})`;
+    }
     const event = { statements, verdict, protocol };
     this.#onStatement(event);
     this.#openSlot(request, event, entry);
     if (!verdict.allow) {
       if (protocol === 'extended') this.#discardUntilSync = true;
-      return this.#deny(request, this.#denialError(verdict), inject);
+      return this.#deny(request, cancelled ?? this.#denialError(verdict, approvalRequest), inject);
     }
     return { type: 'Forward' };
   }
 
-  #parse(body: Buffer): GateAction {
+  #waitsForApproval(verdict: Verdict): boolean {
+    return verdict.outcome === 'approval_required' && (this.#policy.approvals?.waitMs ?? 0) > 0;
+  }
+
+  /**
+   * Wait mode: holds a statement awaiting approval (the client is told which request) until a served
+   * bundle carries its approval, the wait ends (then it is decided again: refused), or the client
+   * cancels (57014). `decide` decides it again without waiting.
+   */
+  #awaitApproval(
+    statements: readonly AnalyzedStatement[],
+    verdict: Verdict,
+    decide: () => GateAction,
+    cancel: (error: ClientError) => GateAction,
+  ): GateAction {
+    const desk = this.#policy.approvals!;
+    const { request } = desk.review(statements, verdict, this.#context());
+    if (request === null || this.#hold !== null) return decide();
+    this.#notice?.(desk.waitNotice(request));
+    const hold = new AbortController();
+    this.#hold = hold;
+    const approved = () => this.#policy.judge.judge(statements, this.#context()).allow;
+    const action = desk.wait(hold.signal, approved).then((outcome) => {
+      if (this.#hold === hold) this.#hold = null;
+      return outcome === 'cancelled' ? cancel(desk.cancelledError(request)) : decide();
+    });
+    return { type: 'Defer', action };
+  }
+
+  #parse(body: Buffer, wait = true): GateAction {
     const parse = decodeParse(body);
     if (parse === null) return this.#malformed('Parse');
     const { statements } = this.#policy.analyzer.analyze(parse.text, this.#analyzeContext());
@@ -684,6 +763,12 @@ export class StatementGate {
     // parser: its errors (unknown column, missing table) would tell what exists outside the grant.
     const verdict = this.#policy.judge.judge(statements, this.#context());
     if (!verdict.allow) {
+      if (wait && this.#waitsForApproval(verdict)) {
+        const kept = Buffer.from(body);
+        const cancel = (error: ClientError) =>
+          this.#settle(statements, verdict, 'extended', this.#batch, INJECT_EXTENDED, null, error);
+        return this.#awaitApproval(statements, verdict, () => this.#parse(kept, false), cancel);
+      }
       return this.#settle(statements, verdict, 'extended', this.#batch, INJECT_EXTENDED, null);
     }
     const entry: PreparedEntry = {
@@ -752,10 +837,10 @@ export class StatementGate {
     return { type: 'Replace', bytes: inject };
   }
 
-  #denialError(verdict: Verdict): ClientError {
+  #denialError(verdict: Verdict, approvalRequest: string | null = null): ClientError {
     const reason = verdict.denial ?? { rule: 'policy.denied', message: 'denied by policy' };
     return verdict.outcome === 'approval_required'
-      ? clientErrors.approvalRequired(reason.rule, reason.message, null)
+      ? clientErrors.approvalRequired(reason.rule, reason.message, approvalRequest)
       : clientErrors.denied(reason.rule, reason.message);
   }
 
@@ -882,6 +967,10 @@ async function expandStars(
 
 function samePath(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function hasMask(verdict: Verdict): boolean {
+  return Object.keys(verdict.mask).length > 0;
 }
 
 /** A slot whose statements passed DDL upstream: cached column origins may be stale. */

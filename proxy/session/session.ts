@@ -201,6 +201,8 @@ export class Session {
   #closedWith: { readonly reason: string; readonly sqlstate: string | null } | null = null;
   #outToServer: Buffer[] = [];
   #outToClient: Buffer[] = [];
+  /** Asynchronous messages for the client, sent at the next backend message boundary. */
+  readonly #notices: Buffer[] = [];
 
   constructor(client: Socket, upstream: UpstreamConnection, info: SessionInfo, deps: SessionDeps) {
     this.info = info;
@@ -298,6 +300,20 @@ export class Session {
     if (early !== null && early.length > 0) this.#fromClientChunk(early);
   }
 
+  /** Sends an asynchronous message (a NoticeResponse) to the client between two backend messages. */
+  notice(bytes: Buffer): void {
+    if (this.#phase === 'closed') return;
+    this.#notices.push(bytes);
+    this.#flushNotices();
+  }
+
+  #flushNotices(): void {
+    // Never inside a backend message the framer is still forwarding piece by piece.
+    if (this.#notices.length === 0 || !this.#fromServer.atBoundary) return;
+    this.#outToClient.push(...this.#notices.splice(0));
+    this.#flushToClient();
+  }
+
   /** Graceful shutdown: idle sessions end now, busy ones at their next idle point. */
   drain(): void {
     if (this.#phase !== 'relaying') return;
@@ -356,6 +372,7 @@ export class Session {
   #fromServerChunk(chunk: Buffer): void {
     this.#fromServer.push(chunk);
     this.#flushToClient();
+    this.#flushNotices();
     if (this.#phase === 'draining' && this.idle)
       this.close(clientErrors.adminShutdown(), 'shutdown');
   }
