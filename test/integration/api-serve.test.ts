@@ -16,7 +16,7 @@ describe('pgward serve: HTTP API', () => {
     });
     const ready = await gw.waitForLog((r) => r.msg === 'api listening', 'the API');
     const base = String(ready.url);
-    const health = await (await fetch(`${base}/healthz`)).json();
+    const health = (await (await fetch(`${base}/healthz`)).json()) as { bundle_revision: string };
     expect(health).toMatchObject({ status: 'ok', store: 'ok' });
     expect(health.bundle_revision).toMatch(/^[0-9a-f]{64}$/);
 
@@ -42,7 +42,10 @@ describe('pgward serve: HTTP API', () => {
     expect(metrics).toMatch(/pgward_sessions \d+/);
     expect(metrics).toMatch(/pgward_audit_queue_depth \d+/);
 
-    const doc = await (await fetch(`${base}/openapi.json`)).json();
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: object;
+    };
     expect(doc.openapi).toMatch(/^3\.1/);
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/healthz', '/metrics']));
     // Without an OpenID provider there is no way to authenticate auditors: the audit API is not mounted.
