@@ -2,6 +2,7 @@
 // the gateway and the HTTP API, wired from the config. `pgward serve` and `pgward demo` both use it.
 
 import type { AddressInfo } from 'node:net';
+import { requireGroup } from '../api/auth.js';
 import type { ApiRoutes } from '../api/create-api.js';
 import { createApi } from '../api/create-api.js';
 import { auditRoutes } from '../api/routes/audit.js';
@@ -15,6 +16,7 @@ import { type AuditObserver, createAuditObserver } from '../proxy/audit-observer
 import { createIdentityFromConfig, type IdentityServices } from '../proxy/auth/chain.js';
 import { createGateway, type Gateway, type GatewayDeps } from '../proxy/gateway.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
+import { wireApprovalDesk, wireApprovalsApi } from './approval-commands.js';
 import { createObservability } from './observability.js';
 import { type GitPolicyWiring, wireGitPolicy } from './policy-repo-commands.js';
 import { PGWARD_VERSION } from './version.js';
@@ -33,6 +35,8 @@ export interface ComposeOptions {
   /** Routes the caller adds (approvals, audit, health). */
   readonly routes?: (parts: ComposedParts) => readonly ApiRoutes[];
   readonly forwardCancel?: GatewayDeps['forwardCancel'];
+  /** The environment, for settings the config may leave to it (the GitHub token of approvals). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface ComposedParts {
@@ -92,7 +96,15 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     grantsExpiry: (sub, groups, database) =>
       grantsExpiry(gateway?.policySource.data ?? null, sub, groups, database, now()),
   });
+  const approvals = wireApprovalDesk(config, {
+    secret: options.secret,
+    configDir: options.configDir,
+    log,
+    env: options.env ?? {},
+    now,
+  });
   gateway = createGateway({
+    ...(approvals !== null ? { approvals } : {}),
     config,
     secret: options.secret,
     configDir: options.configDir,
@@ -131,6 +143,14 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     }
     if (git !== null) routes.push(git.hookRoutes);
     const gw = gateway;
+    if (bearer !== null) {
+      const approvalRoutes = wireApprovalsApi(config, {
+        configDir: options.configDir,
+        log,
+        guard: requireGroup({ verifyBearer: bearer, group: config.api.auditor_group, log }),
+      });
+      if (approvalRoutes !== null) routes.push(approvalRoutes);
+    }
     if (audit !== null && bearer !== null) {
       routes.push(
         auditRoutes({
@@ -159,6 +179,8 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     await gateway.shutdown();
     await api?.close();
     await git?.source.stop();
+    approvals?.close();
+    await approvals?.idle();
     await audit?.close();
   };
   return { ...parts, address, api, close, [Symbol.asyncDispose]: close };

@@ -2,6 +2,7 @@
 // The `pgward` command line and composition root: the only module that reads process.env.
 
 import { parseArgs } from 'node:util';
+import { APPROVALS_USAGE, approvalsCommand, checkApprovalCommand } from './approval-commands.js';
 import {
   AUDIT_USAGE,
   auditCommand,
@@ -38,6 +39,7 @@ commands:
                             schema-validate JSON, opa fmt/check, opa test
 ${POLICY_REPO_USAGE}
 ${POLICY_IMPACT_USAGE}
+${APPROVALS_USAGE}
 ${AUDIT_USAGE}
 ${REPLAY_USAGE}
 ${CREDENTIALS_USAGE}
@@ -53,11 +55,14 @@ export async function main(argv: string[]): Promise<number> {
       return runConfigCheck(rest);
     case 'policy':
       if (rest[0] === 'impact') return policyImpactCommand(rest.slice(1), process.env);
+      if (rest[0] === 'check-approval') return checkApprovalCommand(rest.slice(1));
       return POLICY_REPO_SUBCOMMANDS.has(rest[0] ?? '')
         ? policyRepoCommand(rest, process.env)
         : policyCommand(rest, process.env);
     case 'audit':
       return auditCommand(rest, process.env);
+    case 'approvals':
+      return approvalsCommand(rest, process.env);
     case 'replay':
       return replayCommand(rest, process.env);
     case 'request':

@@ -44,7 +44,7 @@ function onSignals(stop: (signal: string) => void): void {
 }
 
 async function runSingle(options: ServeOptions, log: Logger): Promise<void> {
-  const composed = await compose({ ...options, log, workerIndex: 0 });
+  const composed = await compose({ ...options, log, workerIndex: 0, env: options.env });
   log.info('listening', {
     host: composed.address.address,
     port: composed.address.port,
@@ -71,6 +71,7 @@ async function runWorker(options: ServeOptions, baseLog: Logger, index: number):
     composed = await compose({
       ...options,
       log,
+      env: options.env,
       workerIndex: index,
       api: false,
       auditWriter: {

@@ -403,6 +403,10 @@ export function createApprovalDesk(options: ApprovalDeskOptions): ApprovalDesk {
 
   /** Counts a use of each approval that lets this request run; refuses past max_uses. */
   function admit(statements: readonly AnalyzedStatement[], verdict: Verdict): Verdict {
+    // The hot path: most allowed requests involve no approval, and allocate nothing here.
+    let any = false;
+    for (const d of verdict.decisions) any ||= d.approval.id !== null;
+    if (!any) return verdict;
     const approved = verdict.decisions.flatMap((d, i) =>
       d.approval.id === null ? [] : [{ id: d.approval.id, statement: statements[i] }],
     );

@@ -30,6 +30,7 @@ import {
   type OutputLineage,
   parseRowDescription,
   planFields,
+  staleOrigins,
 } from '../filter/row-masker.js';
 import type { Explainer } from '../upstream/explainer.js';
 import { type ClientError, clientErrors } from '../wire/client-errors.js';
@@ -150,6 +151,8 @@ interface Slot {
   rowDescription: Buffer | null;
   /** The field plan for the rows now answering: undefined until computed, null when nothing is masked. */
   fieldPlan: FieldPlan | null | undefined;
+  /** The row description now answering was checked against the cached column origins. */
+  originsChecked: boolean;
   /** Qualified columns this slot masked, for audit. */
   readonly masked: Set<string>;
   /** The plan for the COPY TO STDOUT now answering, once computed. */
@@ -408,6 +411,7 @@ export class StatementGate {
     if (slot !== undefined && slot.event?.protocol === 'simple') {
       slot.rowDescription = Buffer.from(body);
       slot.fieldPlan = undefined;
+      slot.originsChecked = false;
       return;
     }
     const describe = this.#describes.shift();
@@ -455,6 +459,15 @@ export class StatementGate {
       slot.event.statements[Math.min(slot.results.length, slot.event.statements.length - 1)];
     const outputs =
       (statement as { outputs?: readonly OutputLineage[] | null } | undefined)?.outputs ?? null;
+    if (!slot.originsChecked) {
+      slot.originsChecked = true;
+      // SECURITY: DDL on a connection the gateway never saw may have moved columns; a description
+      // that contradicts the cached origins reloads them once before anything is planned.
+      if (staleOrigins(fields, outputs, origins).length > 0) {
+        origins.invalidate();
+        return origins.load(fields.map((f) => f.tableOid).filter((oid) => oid !== 0));
+      }
+    }
     const plan = planFields(fields, mask, outputs, origins);
     slot.fieldPlan = plan;
     if (plan !== null) for (const m of plan.masked) slot.masked.add(m);
@@ -560,6 +573,7 @@ export class StatementGate {
       entry,
       rowDescription: null,
       fieldPlan: undefined,
+      originsChecked: false,
       masked: new Set(),
       copyPlan: undefined,
     });

@@ -203,6 +203,8 @@ export class Session {
   #outToClient: Buffer[] = [];
   /** Asynchronous messages for the client, sent at the next backend message boundary. */
   readonly #notices: Buffer[] = [];
+  /** Client messages held by the gate (a row estimate, an approval wait): the session is not idle. */
+  #deferred = 0;
 
   constructor(client: Socket, upstream: UpstreamConnection, info: SessionInfo, deps: SessionDeps) {
     this.info = info;
@@ -248,7 +250,7 @@ export class Session {
 
   /** Idle means: no request in flight and no open transaction. */
   get idle(): boolean {
-    return this.#pending === 0 && this.#txStatus === TransactionStatus.idle;
+    return this.#pending === 0 && this.#deferred === 0 && this.#txStatus === TransactionStatus.idle;
   }
 
   /** True outside a transaction block (ReadyForQuery status 'I'). */
@@ -419,7 +421,9 @@ export class Session {
         this.#fromClient.pause();
         this.#client.pause();
         const kept = Buffer.from(raw);
+        this.#deferred++;
         action.action
+          .finally(() => this.#deferred--)
           .then((settled) => {
             if (this.#phase === 'closed') return;
             this.#applyGateAction(type, kept, settled);
