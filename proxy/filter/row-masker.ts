@@ -90,6 +90,52 @@ export function lineageMethod(
   }
 }
 
+/** The stricter of two methods for one value: NULL wins, two different methods give redact. */
+function strictest(a: MaskMethod | null, b: MaskMethod | null): MaskMethod | null {
+  if (a === b || b === null) return a;
+  if (a === null) return b;
+  return a === 'null' || b === 'null' ? 'null' : 'redact';
+}
+
+/** Lineage per field when it lines up with the description (no star, same count), else null. */
+function positionalLineage(
+  fields: readonly FieldDescription[],
+  outputs: readonly OutputLineage[] | null,
+): readonly OutputLineage[] | null {
+  return outputs !== null &&
+    outputs.length === fields.length &&
+    !outputs.some((o) => o.kind === 'star')
+    ? outputs
+    : null;
+}
+
+/**
+ * Relation OIDs whose cached columns the description shows may be stale (DDL run on a connection the
+ * gateway never saw): an attribute the cache does not know, a column the analyzer's lineage names
+ * differently, or (without lineage to confirm it) an output name that is not the cached column name.
+ * The caller reloads them once; a mismatch that survives the reload is an alias, or is masked by
+ * the stricter reading (see planFields).
+ */
+export function staleOrigins(
+  fields: readonly FieldDescription[],
+  outputs: readonly OutputLineage[] | null,
+  origins: ColumnOrigins,
+): number[] {
+  const lineage = positionalLineage(fields, outputs);
+  const stale = new Set<number>();
+  fields.forEach((field, i) => {
+    const rel = field.tableOid === 0 ? undefined : origins.cached(field.tableOid);
+    if (rel === undefined) return;
+    const column = rel.columns.get(field.attnum);
+    const o = lineage?.[i];
+    if (column === undefined) stale.add(field.tableOid);
+    else if (o?.kind === 'column') {
+      if (o.source !== `${rel.schema}.${rel.table}.${column}`) stale.add(field.tableOid);
+    } else if (field.name !== column) stale.add(field.tableOid);
+  });
+  return [...stale];
+}
+
 /** Relation OIDs the description needs from the catalog and that are not cached yet. */
 export function missingOrigins(
   fields: readonly FieldDescription[],
@@ -111,8 +157,7 @@ export function planFields(
   origins: ColumnOrigins,
 ): FieldPlan | null {
   if (Object.keys(mask).length === 0) return null;
-  const positional =
-    outputs !== null && outputs.length === fields.length && !outputs.some((o) => o.kind === 'star');
+  const lineage = positionalLineage(fields, outputs);
   const methods: (MaskMethod | null)[] = [];
   const masked: string[] = [];
   let any = false;
@@ -129,12 +174,17 @@ export function planFields(
       } else {
         label = `${rel.schema}.${rel.table}.${column}`;
         method = mask[label] ?? null;
+        // SECURITY: the catalog and the analyzer disagree on the column (a stale cache that reloading
+        // did not settle): the stricter of both readings.
+        const o = lineage?.[i];
+        if (o?.kind === 'column' && o.source !== label)
+          method = strictest(method, mask[o.source] ?? null);
       }
     } else {
       // SECURITY: without a proven lineage while the statement reads masked columns, the output is masked.
-      const lineage = positional ? outputs[i]! : ({ kind: 'opaque' } as const);
-      label = lineage.kind === 'column' ? lineage.source : `output:${field.name}`;
-      method = lineageMethod(lineage, mask);
+      const o = lineage?.[i] ?? ({ kind: 'opaque' } as const);
+      label = o.kind === 'column' ? o.source : `output:${field.name}`;
+      method = lineageMethod(o, mask);
     }
     methods.push(method);
     if (method !== null) {
