@@ -171,6 +171,13 @@ describe('extended query with binary parameters and results', () => {
   );
 });
 
+/** Waits (bounded) until node-postgres has processed the ReadyForQuery that ends the last request. */
+async function readyForQuery(client: object): Promise<void> {
+  for (let i = 0; i < 1000 && (client as { readyForQuery?: boolean }).readyForQuery !== true; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 describe('transaction status round trip: BEGIN, error, ROLLBACK', () => {
   type TxResult = { codes: string[]; count: number; statuses?: string[] };
   const table = (driver: string) => `tx_${driver.replace(/\W/g, '_')}`;
@@ -210,6 +217,8 @@ describe('transaction status round trip: BEGIN, error, ROLLBACK', () => {
         statuses.push(client.getTransactionStatus() ?? '?');
         for (const sql of ['select 1/0', 'select 1']) {
           await client.query(sql).catch((err: { code: string }) => codes.push(err.code));
+          // node-postgres rejects on ErrorResponse; the status arrives with the ReadyForQuery after it.
+          await readyForQuery(client);
           statuses.push(client.getTransactionStatus() ?? '?');
         }
         await client.query('rollback');
