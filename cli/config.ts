@@ -156,3 +156,18 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): ConfigResu
   }
   return loadConfig(text, env, path.dirname(path.resolve(file)));
 }
+
+/** Schema problems of a config text, without resolving secrets (for documentation and editors). */
+export function configShapeProblems(text: string): ConfigProblem[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    return [{ pointer: '/', message: `not valid YAML: ${(err as Error).message}` }];
+  }
+  if (validate(doc)) return [];
+  return (validate.errors ?? []).map((e) => ({
+    pointer: pointerOf(e),
+    message: e.message ?? e.keyword,
+  }));
+}
