@@ -90,6 +90,7 @@ describe('buildBundle', () => {
       'implicit_catalog_reads',
       'implicit_function_schemas',
       'masking',
+      'masking_inference_protection',
       'max_approval_lifetime_hours',
       'max_grant_lifetime_hours',
       'max_rows',

@@ -71,7 +71,11 @@ describe('predicate columns by clause', () => {
       p('staff.dept', 'staff.ssn'),
     ],
     ['DISTINCT ON', 'SELECT DISTINCT ON (ssn) name FROM customers', p('customers.ssn')],
-    ['plain DISTINCT is no predicate', 'SELECT DISTINCT ssn FROM customers', []],
+    [
+      'plain DISTINCT groups by every output',
+      'SELECT DISTINCT ssn FROM customers',
+      p('customers.ssn'),
+    ],
     [
       'aggregate FILTER',
       "SELECT count(*) FILTER (WHERE ssn LIKE '1%') FROM customers",

@@ -1,5 +1,6 @@
 // Walks SELECT (and VALUES, set operations): each query level's FROM scope, its output slots
-// (lineage), and its predicates (WHERE, GROUP BY, HAVING, windows, DISTINCT ON, ORDER BY, LIMIT).
+// (lineage), and its predicates (WHERE, GROUP BY, HAVING, windows, DISTINCT, ORDER BY, LIMIT, and
+// the outputs INTERSECT, EXCEPT and UNION compare).
 import type { IntoClause, ResTarget, SelectStmt, WindowDef } from 'libpg-query';
 import {
   newLevel,
@@ -11,7 +12,7 @@ import {
   unwrap,
   type Walker,
 } from './builder.js';
-import { combineSetop, type Lin, type Slot, unknownSlots } from './lineage.js';
+import { combineSetop, type Lin, type Slot, sourcesOf, unknownSlots } from './lineage.js';
 import { resolveCreation } from './names.js';
 import { walkPredicate, walkWindow } from './walk-expr.js';
 import { walkFromItem, walkWith } from './walk-from.js';
@@ -74,6 +75,9 @@ export function walkSelect(
     const right = s.rarg === undefined ? null : walkSelect(w, s.rarg, scope, depth + 1);
     const names = left?.names ?? null;
     const slots = combineSetop(left?.slots ?? unknownSlots(), right?.slots ?? unknownSlots());
+    // INTERSECT and EXCEPT filter rows by comparing them, UNION without ALL groups them: every
+    // output is compared, as by a WHERE or a GROUP BY (`... INTERSECT SELECT '078-05-1120'`).
+    if (s.op !== 'SETOP_UNION' || s.all !== true) comparedOutputs(w, slots);
     const level = newLevel(scope);
     level.rels.push({ kind: 'derived', name: '', columns: names, members: [], slots });
     walkTail(w, s, level, { names, slots }, depth);
@@ -94,11 +98,17 @@ export function walkSelect(
   for (const g of s.groupClause ?? []) walkClauseItem(w, g, 'group', level, outputs, depth + 1);
   walkPredicate(w, s.havingClause, level, depth + 1);
   for (const d of s.distinctClause ?? []) {
-    // Plain DISTINCT is an empty item; DISTINCT ON lists expressions.
+    // Plain DISTINCT is an empty item: it groups by every output. DISTINCT ON lists expressions.
     if (nodeType(d) !== undefined) walkClauseItem(w, d, 'distinct', level, outputs, depth + 1);
+    else comparedOutputs(w, slots);
   }
   walkTail(w, s, level, { names, slots }, depth);
   return { names, slots };
+}
+
+/** Every output of a query level is compared (DISTINCT, a set operation): each is a predicate. */
+function comparedOutputs(w: Walker, slots: readonly Slot[]): void {
+  for (const slot of slots) w.b.predicate(sourcesOf(slot.lin));
 }
 
 /** WINDOW w AS (...): each window's lineage, for the window functions that name it. */

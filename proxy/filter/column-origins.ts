@@ -1,5 +1,6 @@
 // Resolves RowDescription's (table OID, attribute number) to schema.table.column through pg_catalog,
-// cached per upstream database; also lists a table's columns for COPY. Invalidated on DDL and bundle change.
+// cached per upstream database; also lists a table's columns for COPY. Invalidated on DDL and bundle
+// change, and by the row masker when a RowDescription shows the cache is stale (DDL it never saw).
 
 import { serialize } from 'pg-protocol';
 import type { SideConnection } from '../upstream/side-connection.js';
@@ -16,7 +17,10 @@ export interface ColumnOrigins {
   cached(oid: number): RelationInfo | undefined;
   /** Loads relations by OID into the cache. */
   load(oids: readonly number[]): Promise<void>;
-  /** Columns of schema.table in attnum order, for COPY; null when the relation does not exist. */
+  /**
+   * Columns of schema.table in attnum order, for COPY; null when the relation does not exist. Read
+   * afresh every time: a COPY has no RowDescription that would show a stale layout.
+   */
   columnsOf(schema: string, table: string): Promise<readonly string[] | null>;
   /** Forgets everything (DDL passed, or the bundle changed). */
   invalidate(): void;
@@ -29,7 +33,6 @@ const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 export function createColumnOrigins(side: SideConnection, maxRelations = 10_000): ColumnOrigins {
   const cache = new Map<number, RelationInfo>();
-  const byName = new Map<string, readonly string[] | null>();
   const store = (oid: number, info: RelationInfo) => {
     if (cache.size >= maxRelations) cache.delete(cache.keys().next().value!);
     cache.set(oid, info);
@@ -70,8 +73,8 @@ export function createColumnOrigins(side: SideConnection, maxRelations = 10_000)
       for (const [oid, info] of found) store(oid, info);
     },
     async columnsOf(schema, table) {
-      const key = `${schema}.${table}`;
-      if (byName.has(key)) return byName.get(key)!;
+      // SECURITY: never from a cache: DDL on another connection (unseen by the gateway) may have
+      // moved a masked column to a position a cached list calls unmasked.
       const rows = await side.run(
         serialize.query(
           `SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid ` +
@@ -80,14 +83,10 @@ export function createColumnOrigins(side: SideConnection, maxRelations = 10_000)
             `ORDER BY a.attnum`,
         ),
       );
-      const columns = rows.length === 0 ? null : rows.map((r) => r[0] ?? '');
-      if (byName.size >= maxRelations) byName.delete(byName.keys().next().value!);
-      byName.set(key, columns);
-      return columns;
+      return rows.length === 0 ? null : rows.map((r) => r[0] ?? '');
     },
     invalidate() {
       cache.clear();
-      byName.clear();
     },
     close: () => side.close(),
   };
