@@ -22,12 +22,8 @@ import { createColumnOrigins } from './filter/column-origins.js';
 import { createMasker } from './filter/mask-methods.js';
 import { type LoginDeps, login } from './listener/login.js';
 import { normaliseSearchPath } from './listener/startup-params.js';
-import type {
-  GatePolicy,
-  ResultFilterDeps,
-  StatementDone,
-  StatementEvent,
-} from './session/gate.js';
+import type { GatePolicy, ResultFilterDeps, StatementEvent } from './session/gate.js';
+import type { StatementDone } from './session/requests.js';
 import type { Session, SessionInfo } from './session/session.js';
 import type { UpstreamTarget } from './upstream/connect-upstream.js';
 import { connectUpstream } from './upstream/connect-upstream.js';

@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../lib/log.js';
-import type { AnalyzeContext, AnalyzedStatement, Effect, StoredQuery } from '../analyzer/facts.js';
+import type { AnalyzeContext, AnalyzedStatement } from '../analyzer/facts.js';
 import type { ApprovalDesk } from '../decider/approval-desk.js';
 import { explainTarget } from '../decider/explain-target.js';
 import type { Judge, JudgeContext, Verdict } from '../decider/judge.js';
@@ -43,6 +43,21 @@ import {
   ExtendedState,
   type PreparedEntry,
 } from './extended-state.js';
+import {
+  asStatement,
+  changesCatalog,
+  expandStars,
+  hasMask,
+  newRequest,
+  type Request,
+  rowsOfTag,
+  type Slot,
+  type StatementDone,
+  samePath,
+  sqlstateOf,
+  unestimated,
+} from './requests.js';
+import { SqlState } from './sql-state.js';
 
 /** What masking needs per session: column origins of the session's upstream database and the masker. */
 export interface ResultFilterDeps {
@@ -109,120 +124,9 @@ const SYNC = 0x53;
 const DESCRIBE = 0x44;
 const FUNCTION_CALL = 0x46;
 
-/** A SQL-level prepared statement with what re-reading it under another search_path needs. */
-type SqlPrepared = StoredQuery & { readonly text: string; readonly searchPath: readonly string[] };
-
-/** Transaction brackets seen in a request, so session state follows commit and rollback. */
-type TxMarker =
-  | { readonly type: 'Begin' }
-  | { readonly type: 'Commit' }
-  | { readonly type: 'Rollback' };
-
-/** What one statement's execution answered: its command tag and rows, or its SQLSTATE. */
-export interface StatementResult {
-  readonly tag: string | null;
-  readonly rows: number | null;
-  readonly sqlstate: string | null;
-}
-
-/** One judged request (a Query, or an Execute) once its answer is complete. */
-export interface StatementDone {
-  /** null for a request the gate passed without judging it (an Execute of an unknown portal). */
-  readonly event: StatementEvent | null;
-  /** Epoch milliseconds when the decision was made. */
-  readonly startedAt: number;
-  readonly durationMs: number;
-  /** One entry per statement that answered, in order; fewer than statements when one failed. */
-  readonly results: readonly StatementResult[];
-  /** Columns (schema.table.column, or output:<name> for derived outputs) whose values were masked. */
-  readonly masked: readonly string[];
-}
-
-interface Slot {
-  readonly event: StatementEvent | null;
-  readonly startedAt: number;
-  readonly started: number;
-  readonly results: StatementResult[];
-  /** No more results belong to this slot (it failed, or a later slot started answering). */
-  closed: boolean;
-  /** Extended protocol: the prepared statement whose portal this Execute runs. */
-  readonly entry: PreparedEntry | null;
-  /** Simple protocol: the RowDescription of the statement now answering. */
-  rowDescription: Buffer | null;
-  /** The field plan for the rows now answering: undefined until computed, null when nothing is masked. */
-  fieldPlan: FieldPlan | null | undefined;
-  /** The row description now answering was checked against the cached column origins. */
-  originsChecked: boolean;
-  /** Qualified columns this slot masked, for audit. */
-  readonly masked: Set<string>;
-  /** The plan for the COPY TO STDOUT now answering, once computed. */
-  copyPlan: CopyPlan | null | undefined;
-}
-
 /** Masks all fields of rows whose description is unknown: NULL decodes as any type. */
 const NULL_MASKER: Masker = { mask: () => null };
 const MASK_EVERYTHING: FieldPlan = { methods: [], types: [], masked: ['*'], all: 'null' };
-
-interface Request {
-  /** A COMMIT from a healthy transaction completed in this request. */
-  committed: boolean;
-  /** search_path before this request's first effect (restored when an implicit transaction fails). */
-  pathBefore: readonly string[] | null;
-  failed: boolean;
-  slots: Slot[];
-}
-
-const newRequest = (): Request => ({
-  committed: false,
-  pathBefore: null,
-  failed: false,
-  slots: [],
-});
-
-/** Rows from a CommandComplete tag: the last number ("INSERT 0 3" → 3, "SELECT 5" → 5). */
-export function rowsOfTag(tag: string): number | null {
-  const space = tag.lastIndexOf(' ');
-  if (space < 0) return null;
-  const n = Number(tag.slice(space + 1));
-  return Number.isInteger(n) ? n : null;
-}
-
-/** The SQLSTATE ('C' field) of an ErrorResponse body. */
-export function sqlstateOf(body: Buffer): string | null {
-  let pos = 0;
-  while (pos < body.length && body[pos] !== 0) {
-    const end = body.indexOf(0, pos + 1);
-    if (end < 0) return null;
-    if (body[pos] === 0x43) return body.toString('latin1', pos + 1, end);
-    pos = end + 1;
-  }
-  return null;
-}
-
-function markerOf(command: string): TxMarker | null {
-  switch (command) {
-    case 'BEGIN':
-    case 'START TRANSACTION':
-      return { type: 'Begin' };
-    case 'COMMIT':
-    case 'END':
-      return { type: 'Commit' };
-    case 'ROLLBACK':
-      return { type: 'Rollback' };
-    default:
-      return null;
-  }
-}
-
-function effectsOf(statements: readonly AnalyzedStatement[]): (Effect | TxMarker)[] {
-  const out: (Effect | TxMarker)[] = [];
-  for (const s of statements) {
-    const marker = markerOf(s.facts.command);
-    if (marker !== null) out.push(marker);
-    out.push(...s.effects);
-  }
-  return out;
-}
 
 export class StatementGate {
   readonly #policy: GatePolicy;
@@ -237,16 +141,7 @@ export class StatementGate {
   /** Row estimates for the EXPLAIN guardrail; null: such statements are refused (fail closed). */
   readonly #explainer: Explainer | null;
   readonly #extended: ExtendedState;
-  readonly #sqlPrepared = new Map<string, SqlPrepared>();
-  readonly #cursors = new Map<string, StoredQuery>();
-  readonly #startupPath: readonly string[];
-  /** search_path set with plain SET (survives the transaction only if it commits). */
-  #sessionPath: readonly string[];
-  /** search_path set with SET LOCAL (ends with the transaction). */
-  #localPath: readonly string[] | null = null;
-  /** #sessionPath when the current transaction began, restored if it rolls back. */
-  #pathAtBegin: readonly string[] | null = null;
-  #status = 0x49;
+  readonly #sql: SqlState;
   #discardUntilSync = false;
   /** The extended-protocol batch that the next Sync ends (not yet sent upstream as a request). */
   #batch: Request = newRequest();
@@ -275,8 +170,12 @@ export class StatementGate {
     this.#context = context;
     this.#onStatement = onStatement;
     this.#extended = new ExtendedState(policy.maxNamed);
-    this.#startupPath = searchPath;
-    this.#sessionPath = searchPath;
+    this.#sql = new SqlState(
+      policy.analyzer,
+      searchPath,
+      () => this.#extended.reset(),
+      (effect) => this.#log.warn('unknown analyzer effect', { effect }),
+    );
   }
 
   /** Releases per-session resources (the EXPLAIN side connection). */
@@ -300,7 +199,7 @@ export class StatementGate {
   }
 
   get searchPath(): readonly string[] {
-    return this.#localPath ?? this.#sessionPath;
+    return this.#sql.searchPath;
   }
 
   /** Client → upstream: decides what happens to one frontend message. */
@@ -397,7 +296,7 @@ export class StatementGate {
       const statement = slot.event?.verdict.allow
         ? slot.event.statements[slot.results.length - 1]
         : undefined;
-      if (statement !== undefined) this.#applyStatement(request, statement);
+      if (statement !== undefined) this.#sql.applyStatement(request, statement);
     } else {
       slot.results.push({ tag: type === 0x49 ? 'EMPTY' : 'SUSPENDED', rows: null, sqlstate: null });
     }
@@ -543,14 +442,6 @@ export class StatementGate {
     this.#extended.confirm(type);
   }
 
-  #applyStatement(request: Request, statement: AnalyzedStatement): void {
-    for (const effect of effectsOf([statement])) {
-      request.pathBefore ??= this.#sessionPath;
-      if (effect.type === 'Commit' && this.#status === 0x54) request.committed = true;
-      this.#apply(effect, statement);
-    }
-  }
-
   /** The slot the next answer belongs to: the first one still open. */
   #answering(request: Request): Slot | undefined {
     return request.slots.find((s) => !s.closed);
@@ -613,25 +504,8 @@ export class StatementGate {
     }
     // A denial whose injected message was skipped (the batch failed earlier) is void now.
     while (this.#denials.length > 0 && this.#denials[0]!.request === request) this.#denials.shift();
-    const before = this.#status;
-    if (before === 0x49 && status !== 0x49) this.#pathAtBegin = this.#sessionPath;
-    if (request !== undefined) {
-      this.#extended.endBatch(request);
-      // An implicit transaction that failed rolled back every transactional setting it made.
-      if (request.failed && before === 0x49 && status === 0x49 && request.pathBefore !== null) {
-        this.#sessionPath = request.pathBefore;
-      }
-    }
-    if (status === 0x49) {
-      this.#extended.endTransaction();
-      this.#localPath = null;
-      // A transaction that ended without a successful COMMIT from a healthy state rolled back.
-      const committed = request !== undefined && before === 0x54 && request.committed;
-      if (before !== 0x49 && !committed && this.#pathAtBegin !== null)
-        this.#sessionPath = this.#pathAtBegin;
-      this.#pathAtBegin = null;
-    }
-    this.#status = status;
+    if (request !== undefined) this.#extended.endBatch(request);
+    if (this.#sql.onReady(request, status)) this.#extended.endTransaction();
   }
 
   #query(body: Buffer): GateAction {
@@ -673,10 +547,8 @@ export class StatementGate {
         try {
           if (explainer === null) throw new Error('no explainer configured');
           const input = explainInput(s);
-          const target = explainTarget(
-            input.text,
-            s.facts.flags,
-            (name) => this.#sqlPrepared.get(name)?.text,
+          const target = explainTarget(input.text, s.facts.flags, (name) =>
+            this.#sql.preparedText(name),
           );
           // A PREPARE runs nothing now: its EXECUTE is estimated when it comes.
           if (target === null) continue;
@@ -822,7 +694,7 @@ export class StatementGate {
         ).statements;
       }
     } else {
-      const cursor = this.#cursors.get(execute.portal);
+      const cursor = this.#sql.cursor(execute.portal);
       // Unknown portal: PostgreSQL answers with an error and runs nothing.
       if (cursor === undefined) {
         this.#openSlot(this.#batch, null);
@@ -863,140 +735,6 @@ export class StatementGate {
   }
 
   #analyzeContext(): AnalyzeContext {
-    return {
-      searchPath: this.searchPath,
-      defaultSearchPath: this.#startupPath,
-      prepared: (name) => this.#preparedNow(name),
-      cursors: (name) => this.#cursors.get(name),
-    };
+    return this.#sql.analyzeContext();
   }
-
-  /** A SQL-level prepared statement as the server would run it now (names re-resolved if search_path changed). */
-  #preparedNow(name: string): SqlPrepared | undefined {
-    const stored = this.#sqlPrepared.get(name);
-    if (stored === undefined || samePath(stored.searchPath, this.searchPath) || stored.text === '')
-      return stored;
-    const again = this.#policy.analyzer.analyze(stored.text, {
-      searchPath: this.searchPath,
-      defaultSearchPath: this.#startupPath,
-      prepared: () => undefined,
-      cursors: () => undefined,
-    }).statements[0];
-    const effect = again?.effects.find((e) => e.type === 'Prepare');
-    // SECURITY: if the PREPARE cannot be re-read, the EXECUTE is judged as unknown (fail closed).
-    if (effect === undefined || effect.type !== 'Prepare') return undefined;
-    return {
-      facts: effect.facts,
-      outputs: effect.outputs,
-      text: stored.text,
-      searchPath: this.searchPath,
-    };
-  }
-
-  #apply(effect: Effect | TxMarker, statement?: AnalyzedStatement): void {
-    switch (effect.type) {
-      case 'Begin':
-        this.#pathAtBegin ??= this.#sessionPath;
-        return;
-      case 'Commit':
-        this.#pathAtBegin = null;
-        this.#localPath = null;
-        return;
-      case 'Rollback':
-        if (this.#pathAtBegin !== null) this.#sessionPath = this.#pathAtBegin;
-        this.#pathAtBegin = null;
-        this.#localPath = null;
-        return;
-      case 'SetSearchPath': {
-        const path = effect.path ?? this.#startupPath;
-        if (effect.local) this.#localPath = path;
-        else this.#sessionPath = path;
-        return;
-      }
-      case 'Prepare':
-        this.#sqlPrepared.set(effect.name, {
-          facts: effect.facts,
-          outputs: effect.outputs,
-          text: statement?.text ?? '',
-          searchPath: this.searchPath,
-        });
-        return;
-      case 'Deallocate':
-        if (effect.all || effect.name === null) this.#sqlPrepared.clear();
-        else this.#sqlPrepared.delete(effect.name);
-        return;
-      case 'DeclareCursor':
-        this.#cursors.set(effect.name, { facts: effect.facts, outputs: effect.outputs });
-        return;
-      case 'CloseCursor':
-        if (effect.all || effect.name === null) this.#cursors.clear();
-        else this.#cursors.delete(effect.name);
-        return;
-      case 'Discard':
-        if (effect.target === 'all') {
-          this.#sqlPrepared.clear();
-          this.#cursors.clear();
-          this.#sessionPath = this.#startupPath;
-          this.#localPath = null;
-          this.#extended.reset();
-        } else if (effect.target === 'plans') this.#sqlPrepared.clear();
-        return;
-      default:
-        this.#log.warn('unknown analyzer effect', { effect });
-    }
-  }
-}
-
-/** The verdict when a required row estimate could not be had: refused, naming the guardrail. */
-function unestimated(verdict: Verdict, index: number): Verdict {
-  return {
-    ...verdict,
-    allow: false,
-    outcome: 'blocked',
-    denial: {
-      rule: 'guardrail.explain_rows',
-      message: `the row estimate for statement ${index + 1} could not be obtained, so its row limit cannot be checked`,
-    },
-  };
-}
-
-/** Expands `star` outputs to the table's columns (from the catalog); null when a table is unknown. */
-async function expandStars(
-  outputs: readonly OutputLineage[],
-  origins: ColumnOrigins,
-): Promise<OutputLineage[] | null> {
-  const out: OutputLineage[] = [];
-  for (const o of outputs) {
-    if (o.kind !== 'star') {
-      out.push(o);
-      continue;
-    }
-    const dot = o.table.indexOf('.');
-    const columns = await origins.columnsOf(o.table.slice(0, dot), o.table.slice(dot + 1));
-    if (columns === null) return null;
-    for (const c of columns) out.push({ kind: 'column', source: `${o.table}.${c}` });
-  }
-  return out;
-}
-
-function samePath(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function hasMask(verdict: Verdict): boolean {
-  return Object.keys(verdict.mask).length > 0;
-}
-
-/** A slot whose statements passed DDL upstream: cached column origins may be stale. */
-function changesCatalog(slot: Slot): boolean {
-  return (
-    slot.event !== null &&
-    slot.event.verdict.allow &&
-    slot.event.statements.some((s) => s.facts.flags.includes('ddl'))
-  );
-}
-
-function asStatement(stored: StoredQuery): AnalyzedStatement {
-  const { facts, outputs } = stored;
-  return { facts, outputs, text: '', normalized: '', effects: [], cacheKey: null };
 }

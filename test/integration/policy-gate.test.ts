@@ -2,7 +2,7 @@
 import pg from 'pg';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { StatementDone } from '../../proxy/session/gate.js';
+import type { StatementDone } from '../../proxy/session/requests.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { createTestPolicy, type TestPolicy } from '../harness/policy.js';
 
