@@ -18,6 +18,7 @@ import {
   LOGIN_USAGE,
   loginCommand,
 } from './credentials-command.js';
+import { DEMO_USAGE, demoCommand } from './demo-command.js';
 import { policyCommand } from './policy-commands.js';
 import {
   POLICY_REPO_SUBCOMMANDS,
@@ -31,6 +32,7 @@ const USAGE = () => `usage: pgward <command> [options]
 
 commands:
   serve --config <file>     run the gateway
+${DEMO_USAGE}
   config check --config <file>
                             validate a config file and print every problem
   policy build --source <dir> --out <dir> [--revision <sha>]
@@ -51,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return runServe(rest);
+    case 'demo':
+      return demoCommand(rest, process.env);
     case 'config':
       return runConfigCheck(rest);
     case 'policy':
