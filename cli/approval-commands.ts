@@ -9,7 +9,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { ApiRoutes } from '../api/create-api.js';
 import { approvalsRoutes, toApprovalsBody } from '../api/routes/approvals.js';
 import type { Logger } from '../lib/log.js';
-import { formatProblems, PolicyError } from '../policy/errors.js';
+import { formatProblems } from '../policy/errors.js';
 import { DEFAULT_BRANCH_PREFIX } from '../policy/repo/approval-request.js';
 import {
   type ApprovalListing,
@@ -17,7 +17,6 @@ import {
   checkApproval,
   listApprovals,
 } from '../policy/repo/approvals.js';
-import { PolicyRepoError } from '../policy/repo/errors.js';
 import { configuredEmail, gitAt } from '../policy/repo/git.js';
 import { createGitHubHost, type GitHost } from '../policy/repo/git-host.js';
 import {
@@ -27,7 +26,7 @@ import {
 } from '../proxy/decider/approval-desk.js';
 import { secretText } from '../proxy/gateway.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
-import { type CommandIo, gitHostFrom } from './policy-repo-commands.js';
+import { type CommandIo, gitHostFrom, guarded, indent } from './policy-repo-commands.js';
 
 export const APPROVALS_USAGE = `  approvals list --repo <url|path> [--base <branch>] [--json]
                             pending approval requests (approval/* branches) and granted approvals
@@ -291,31 +290,4 @@ export function wireApprovalsApi(
 function oneLine(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > 100 ? `${flat.slice(0, 99)}…` : flat;
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => `  ${l}`)
-    .join('\n');
-}
-
-/** Expected faults (bad arguments, git, invalid files) become one line and exit 1. */
-async function guarded(what: string, io: CommandIo, run: () => Promise<number>): Promise<number> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof PolicyRepoError || err instanceof PolicyError) {
-      io.stderr(`pgward ${what}: ${err.message} (${err.code})\n`);
-      return 1;
-    }
-    if (
-      err instanceof TypeError &&
-      (err as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')
-    ) {
-      io.stderr(`pgward ${what}: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
 }

@@ -2,7 +2,6 @@
 // life cycle — scaffold it, request a grant as a pull request, check grants in CI, publish the
 // bundle branch, prune expired grants. Thin argument parsing over policy/repo/.
 
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ApiRoutes } from '../api/create-api.js';
@@ -25,6 +24,7 @@ import { publishBundle } from '../policy/repo/publish.js';
 import { requestGrant } from '../policy/repo/request.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
 import { PACKAGE_ROOT, resolveOpa } from './policy-commands.js';
+import { PGWARD_VERSION } from './version.js';
 
 /** `pgward policy <sub>` commands this module runs; the rest are cli/policy-commands.ts's. */
 export const POLICY_REPO_SUBCOMMANDS: ReadonlySet<string> = new Set([
@@ -158,7 +158,7 @@ async function init(args: readonly string[], io: CommandIo): Promise<number> {
     dir: positionals[0]!,
     templateDir: path.join(PACKAGE_ROOT, 'policy', 'template'),
     repoTemplateDir: path.join(PACKAGE_ROOT, 'policy', 'repo-template'),
-    pgwardVersion: packageVersion(),
+    pgwardVersion: PGWARD_VERSION,
     branch: values.branch,
   });
   io.stdout(
@@ -321,7 +321,7 @@ export function gitHostFrom(
     repo,
     ...(env.GITHUB_API_URL !== undefined ? { apiUrl: env.GITHUB_API_URL } : {}),
     ...(io.fetch !== undefined ? { fetch: io.fetch } : {}),
-    userAgent: `pgward/${packageVersion()}`,
+    userAgent: `pgward/${PGWARD_VERSION}`,
   });
 }
 
@@ -333,22 +333,19 @@ function clock(flag: string | undefined, io: CommandIo): Date {
   return at;
 }
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
-    version?: unknown;
-  };
-  return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-}
-
-function indent(text: string): string {
+export function indent(text: string): string {
   return text
     .split('\n')
     .map((l) => `  ${l}`)
     .join('\n');
 }
 
-/** Expected faults (bad arguments, git, the git host) become one line and exit 1. */
-async function guarded(what: string, io: CommandIo, run: () => Promise<number>): Promise<number> {
+/** Expected faults (bad arguments, git, the git host, invalid files) become one line and exit 1. */
+export async function guarded(
+  what: string,
+  io: CommandIo,
+  run: () => Promise<number>,
+): Promise<number> {
   try {
     return await run();
   } catch (err) {
