@@ -56,10 +56,17 @@ export function primary(s: Sample): number {
   return 'tps' in s ? s.tps : s.rowsPerSec;
 }
 
+/** Whether a cell ran on a target at all (cells run on a subset of the targets). */
+const ran = (r: Results, cellId: string, t: string): boolean => {
+  const { samples, errors } = r.at(cellId, t);
+  return samples.length + errors.length > 0;
+};
+
 export function flatten(cells: readonly Cell[], targets: readonly string[], r: Results): Figures {
   const f: Figures = {};
   for (const cell of cells) {
     for (const t of targets) {
+      if (!ran(r, cell.id, t)) continue;
       const { samples } = r.at(cell.id, t);
       const pick = (get: (s: Sample) => number | undefined) =>
         median(samples.map(get).filter((v): v is number => v !== undefined));
@@ -74,7 +81,7 @@ export function flatten(cells: readonly Cell[], targets: readonly string[], r: R
             4,
           );
           break;
-        case 'bulk':
+        case 'bulk': {
           f[`bulk_rows_per_s_${t}_${cell.bulk}`] = round(
             pick((s) => ('rows' in s ? s.rowsPerSec : undefined)),
             0,
@@ -83,7 +90,10 @@ export function flatten(cells: readonly Cell[], targets: readonly string[], r: R
             pick((s) => ('rows' in s ? s.mbPerSec : undefined)),
             1,
           );
+          const growth = pick((s) => ('rows' in s ? s.rssGrowthKb : undefined));
+          if (growth !== null) f[`bulk_rss_growth_mb_${t}_${cell.bulk}`] = round(growth / 1024, 1);
           break;
+        }
         default:
           assertNever(cell);
       }
@@ -97,6 +107,7 @@ export function noise(cells: readonly Cell[], targets: readonly string[], r: Res
   const spreads: number[] = [];
   for (const cell of cells) {
     for (const t of targets) {
+      if (!ran(r, cell.id, t)) continue;
       const s = spreadPct(r.at(cell.id, t).samples.map(primary));
       if (s !== null) spreads.push(s);
     }
@@ -107,7 +118,47 @@ export function noise(cells: readonly Cell[], targets: readonly string[], r: Res
   };
 }
 
-export const HEADLINES: readonly { key: string; compute: (f: Figures) => number | null }[] = [
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+
+/** (a − b) in µs, for two mean latencies in ms. */
+const addedUs = (a: unknown, b: unknown): number | null =>
+  typeof a === 'number' && typeof b === 'number' ? round((a - b) * 1000, 1) : null;
+
+/** 1 − a / b: the share of b's throughput that a loses. */
+const cost = (a: unknown, b: unknown): number | null => {
+  const r = ratio(a, b);
+  return r === null ? null : round(1 - r, 3);
+};
+
+type Headline = { key: string; compute: (f: Figures) => number | null };
+
+/** The pgward+policy headlines on one protocol (`S_<mode>_c…` cells); suffix `_ext` for extended. */
+function policyHeadlines(mode: 'simple' | 'extended', suffix: string): Headline[] {
+  const k = (t: string, c: number, what = 'tps') => `${what}_${t}_S_${mode}_c${c}`;
+  return [
+    {
+      key: `policy_relay_ratio_S8${suffix}`,
+      compute: (f) => ratio(f[k('pgward_policy', 8)], f[k('relay', 8)]),
+    },
+    {
+      key: `policy_direct_ratio_S8${suffix}`,
+      compute: (f) => ratio(f[k('pgward_policy', 8)], f[k('direct', 8)]),
+    },
+    {
+      key: `policy_added_us_c1${suffix}`,
+      compute: (f) => addedUs(f[k('pgward_policy', 1, 'lat_ms')], f[k('direct', 1, 'lat_ms')]),
+    },
+    {
+      key: `audit_tps_cost${suffix}`,
+      compute: (f) => cost(f[k('pgward_policy_audit', 8)], f[k('pgward_policy', 8)]),
+    },
+  ];
+}
+
+/** Figures measured outside the cells (micro-benchmarks, idle memory), headlined as they are. */
+const asIs = (key: string): Headline => ({ key, compute: (f) => num(f[key]) });
+
+export const HEADLINES: readonly Headline[] = [
   {
     key: 'passthrough_relay_ratio_S8',
     compute: (f) => ratio(f.tps_pgward_S_simple_c8, f.tps_relay_S_simple_c8),
@@ -122,19 +173,38 @@ export const HEADLINES: readonly { key: string; compute: (f: Figures) => number 
   },
   {
     key: 'passthrough_added_us_c1',
-    compute: (f) => {
-      const a = f.lat_ms_pgward_S_simple_c1;
-      const b = f.lat_ms_direct_S_simple_c1;
-      return typeof a === 'number' && typeof b === 'number' ? round((a - b) * 1000, 1) : null;
-    },
+    compute: (f) => addedUs(f.lat_ms_pgward_S_simple_c1, f.lat_ms_direct_S_simple_c1),
   },
   {
     key: 'passthrough_bulk_ratio',
     compute: (f) => ratio(f.bulk_rows_per_s_pgward_select, f.bulk_rows_per_s_direct_select),
   },
+  ...policyHeadlines('simple', ''),
+  {
+    key: 'policy_passthrough_ratio_S8',
+    compute: (f) => ratio(f.tps_pgward_policy_S_simple_c8, f.tps_pgward_S_simple_c8),
+  },
+  ...policyHeadlines('extended', '_ext'),
+  {
+    key: 'mask_unmasked_ratio',
+    compute: (f) =>
+      ratio(f.bulk_rows_per_s_pgward_policy_masked, f.bulk_rows_per_s_pgward_policy_unmasked),
+  },
+  {
+    key: 'mask_rss_growth_mb',
+    compute: (f) => num(f.bulk_rss_growth_mb_pgward_policy_masked),
+  },
+  asIs('decide_p50_us_uncached'),
+  asIs('decide_p50_us_cached'),
+  asIs('decide_p99_us_uncached'),
+  asIs('decide_p99_us_cached'),
+  asIs('decide_p50_us_uncached_2kb'),
+  asIs('decide_p50_us_cached_2kb'),
+  asIs('audit_records_per_s'),
+  asIs('idle_rss_kb_per_conn'),
 ];
 
-const COMPARE_TO = ['direct', 'pgbouncer', 'relay'] as const;
+const COMPARE_TO = ['direct', 'pgbouncer', 'relay', 'pgward'] as const;
 
 export function renderTable(
   cells: readonly Cell[],
@@ -144,46 +214,70 @@ export function renderTable(
 ): string {
   const out: string[] = [];
   for (const cell of cells) {
-    const head = cell.kind === 'pgbench' ? ['TPS', 'lat ms'] : ['rows/s', 'MB/s', 'seconds'];
-    const rows = [['target', ...head, 'spread', 'n', ...COMPARE_TO.map((c) => `x${c}`)]];
-    const med = (t: string, get: (s: Sample) => number) =>
-      median(r.at(cell.id, t).samples.map(get));
-    const base = new Map(COMPARE_TO.map((c) => [c, med(c, primary)]));
+    const med = (t: string, get: (s: Sample) => number | undefined) =>
+      median(
+        r
+          .at(cell.id, t)
+          .samples.map(get)
+          .filter((v): v is number => v !== undefined),
+      );
+    // Only the comparison targets this cell ran on get a column.
+    const base = new Map(
+      COMPARE_TO.map((c) => [c, med(c, primary)] as const).filter(([, v]) => v !== null),
+    );
+    const bulk = (get: (s: BulkSample) => number | undefined) => (t: string) =>
+      med(t, (s) => ('rows' in s ? get(s) : undefined));
+    const columns: Column[] =
+      cell.kind === 'pgbench'
+        ? [
+            ['TPS', (t) => med(t, primary), 1],
+            ['lat ms', (t) => med(t, (s) => ('tps' in s ? s.latencyMs : undefined)), 4],
+          ]
+        : [
+            ['rows/s', (t) => med(t, primary), 0],
+            ['MB/s', bulk((s) => s.mbPerSec), 1],
+            ['seconds', bulk((s) => s.seconds), 3],
+            ...(cell.rss ? [peakColumn(bulk((s) => s.rssGrowthKb))] : []),
+          ];
+    const rows = [
+      [
+        'target',
+        ...columns.map((c) => c[0]),
+        'spread',
+        'n',
+        ...[...base.keys()].map((c) => `x${c}`),
+      ],
+    ];
     for (const t of targets) {
+      if (!ran(r, cell.id, t.name)) continue;
       const { samples, errors } = r.at(cell.id, t.name);
       const p = med(t.name, primary);
-      const figures =
-        cell.kind === 'pgbench'
-          ? [
-              fmt(p, 1),
-              fmt(
-                med(t.name, (s) => ('tps' in s ? s.latencyMs : 0)),
-                4,
-              ),
-            ]
-          : [
-              fmt(p, 0),
-              fmt(
-                med(t.name, (s) => ('rows' in s ? s.mbPerSec : 0)),
-                1,
-              ),
-              fmt(
-                med(t.name, (s) => ('rows' in s ? s.seconds : 0)),
-                3,
-              ),
-            ];
       const spread = spreadPct(samples.map(primary));
       rows.push([
         t.label,
-        ...figures,
+        ...columns.map(([, get, digits]) => fmt(get(t.name), digits)),
         spread === null ? '-' : `${spread.toFixed(1)}%`,
         errors.length > 0 ? `${samples.length}+${errors.length}err` : String(samples.length),
-        ...COMPARE_TO.map((c) => fmt(p === null ? null : ratio(p, base.get(c)), 3)),
+        ...[...base.values()].map((v) => fmt(p === null ? null : ratio(p, v), 3)),
       ]);
     }
     out.push('', `${cell.id}: ${describeCell(cell, seconds)}`, ...align(rows));
   }
   return out.join('\n');
+}
+
+type Column = [label: string, get: (t: string) => number | null, digits: number];
+
+/** Peak resident-set growth during the read, from kB to MB. */
+function peakColumn(kb: (t: string) => number | null): Column {
+  return [
+    'peak+ MB',
+    (t) => {
+      const v = kb(t);
+      return v === null ? null : v / 1024;
+    },
+    1,
+  ];
 }
 
 /** Pads every column to its widest cell: the first left-aligned, the figures right-aligned. */

@@ -1,6 +1,7 @@
-// Benchmark orchestrator: PostgreSQL direct vs PgBouncer vs a bare Node relay vs pgward, one run on
-// this machine. Measures and prints, never asserts. `tsx bench/run.ts [--quick] [--json]`
-// (`--seconds N`, `--rounds N`, `--idle-conns N`). Needs `npm run build` first (pgward runs from dist/).
+// Benchmark orchestrator: PostgreSQL direct vs PgBouncer vs a bare Node relay vs pgward (pass-through,
+// with policy, with policy and audit), one run on this machine, plus in-process micro-benchmarks. Measures
+// and prints, never asserts. `tsx bench/run.ts [--quick] [--json] [--micro]` (`--seconds N`, `--rounds N`,
+// `--idle-conns N`; `--micro` runs only the micro-benchmarks). Needs `npm run build` first.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -8,10 +9,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startPostgres } from '../test/harness/postgres.js';
-import { runBulk } from './bulk.js';
-import { assertNever, CELLS, type Cell } from './cells.js';
+import { type BulkSample, runBulk } from './bulk.js';
+import { assertNever, CELLS, type Cell, runsOn } from './cells.js';
 import { measureIdleRss } from './idle.js';
+import { createPeopleTables, PEOPLE_ROWS, peakRssDuring } from './mask.js';
+import { runMicro } from './micro/run-micro.js';
 import { initPgbench, runningPgbench, runPgbench } from './pgbench.js';
+import { buildBenchPolicy } from './policy.js';
 import {
   type Figures,
   flatten,
@@ -35,11 +39,13 @@ const { values: argv } = parseArgs({
     seconds: { type: 'string' },
     rounds: { type: 'string' },
     'idle-conns': { type: 'string' },
+    micro: { type: 'boolean', default: false },
   },
 });
 const quick = argv.quick ?? false;
 const seconds = intArg(argv.seconds, 3);
-const rounds = intArg(argv.rounds, 5);
+// --quick runs 4 rounds by default so that it, with every headline key, stays near 5-6 minutes.
+const rounds = intArg(argv.rounds, quick ? 4 : 5);
 const idleConns = intArg(argv['idle-conns'], 200);
 
 const t0 = performance.now();
@@ -103,6 +109,20 @@ async function main(): Promise<void> {
   }
   const tmpDir = await mkdtemp(join(tmpdir(), 'pgward-bench-'));
   await own(() => rm(tmpDir, { recursive: true, force: true }));
+  log('building the bench policy with the pinned OPA...');
+  const policy = await buildBenchPolicy(DATABASE);
+  await own(async () => {
+    await policy[Symbol.asyncDispose]();
+  });
+  const microRun = () =>
+    runMicro({ root, bundleDir: policy.bundleDir, database: DATABASE, tmpDir, quick, log });
+  if (argv.micro) {
+    const figures = await microRun();
+    await cleanup();
+    for (const [key, value] of Object.entries(figures)) process.stdout.write(`${key} = ${value}\n`);
+    if (argv.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
+    return;
+  }
 
   log(`starting PostgreSQL (TLS off) and loading pgbench scale ${SCALE}...`);
   const pg = await startPostgres({ tls: false, maxConnections: 600 });
@@ -110,12 +130,16 @@ async function main(): Promise<void> {
     await pg[Symbol.asyncDispose]();
   });
   await pg.psql(`CREATE DATABASE ${DATABASE} OWNER ${pg.scramUser};`, 'postgres');
-  const ctx: BenchContext = { pg, database: DATABASE, tmpDir, root };
+  const ctx: BenchContext = { pg, database: DATABASE, tmpDir, root, bundleDir: policy.bundleDir };
   await initPgbench(upstreamEndpoint(ctx), SCALE);
+  log(`creating the masking tables (2 x ${PEOPLE_ROWS} rows)...`);
+  await createPeopleTables(upstreamEndpoint(ctx));
   await pg.psql('CHECKPOINT;', DATABASE);
 
-  const specs = TARGETS.filter((t) => !quick || t.quick);
   const cells = CELLS.filter((c) => !quick || c.quick);
+  const specs = TARGETS.filter(
+    (t) => (!quick || t.quick) && cells.some((c) => runsOn(c, t.name, quick)),
+  );
   const targets: RunningTarget[] = [];
   for (const spec of specs) {
     const target = await spec.start(ctx);
@@ -137,12 +161,13 @@ async function main(): Promise<void> {
   const results = new Results();
   // Other work on the machine shows up here; our own load at 32 clients is about 2-4 on its own.
   const loads: number[] = [];
-  const total = rounds * cells.length * targets.length;
+  const on = (cell: Cell) => targets.filter((t) => runsOn(cell, t.name, quick));
+  const total = rounds * cells.reduce((n, cell) => n + on(cell).length, 0);
   let done = 0;
   for (let round = 0; round < rounds; round++) {
     for (const [index, cell] of cells.entries()) {
       // Rotating the order per cell and round spreads drift and warm-up effects over all targets.
-      for (const t of rotate(targets, round + index)) {
+      for (const t of rotate(on(cell), round + index)) {
         checkInterrupt();
         const entry = results.at(cell.id, t.name);
         loads.push(loadavg()[0] ?? 0);
@@ -172,15 +197,20 @@ async function main(): Promise<void> {
     );
   }
 
+  checkInterrupt();
+  // The targets sit idle from here; the micro-benchmarks have the machine to themselves.
+  const micro = await microRun();
+
   await cleanup();
   const names = targets.map((t) => t.name);
-  const figures: Figures = flatten(cells, names, results);
+  const figures: Figures = { ...flatten(cells, names, results), ...micro };
   figures.idle_rss_kb_per_conn = roundTo(median(idle.map((s) => s.perConnKb)), 1);
   figures.idle_rss_kb_base = roundTo(median(idle.map((s) => s.baseKb)), 0);
   const headlines: Figures = {};
   for (const h of HEADLINES) headlines[h.key] = h.compute(figures);
-  headlines.idle_rss_kb_per_conn = figures.idle_rss_kb_per_conn;
   const meta: Figures = {
+    bench_policy_grants: policy.grants,
+    bench_policy_guardrails: policy.enforcedGuardrails,
     bench_quick: quick ? 1 : 0,
     bench_rounds: rounds,
     bench_seconds: seconds,
@@ -207,8 +237,10 @@ function measure(cell: Cell, t: RunningTarget): Promise<Sample> {
     case 'pgbench':
       return runPgbench(t.endpoint, { ...cell, seconds });
     case 'bulk':
-      return runBulk(t.endpoint, cell.bulk).then((s) => {
-        if (s.rows !== SCALE * 100_000) log(`warning: ${t.name} returned ${s.rows} rows`);
+      return measureBulk(cell, t).then((s) => {
+        const people = cell.bulk === 'masked' || cell.bulk === 'unmasked';
+        if (s.rows !== (people ? PEOPLE_ROWS : SCALE * 100_000))
+          log(`warning: ${t.name} returned ${s.rows} rows`);
         return s;
       });
     default:
@@ -216,12 +248,20 @@ function measure(cell: Cell, t: RunningTarget): Promise<Sample> {
   }
 }
 
+/** A bulk read; where the cell asks for it and the target is a process, with its peak RSS growth. */
+async function measureBulk(cell: Cell & { kind: 'bulk' }, t: RunningTarget): Promise<BulkSample> {
+  if (!cell.rss || t.pid === null) return runBulk(t.endpoint, cell.bulk);
+  const { value, growthKb } = await peakRssDuring(t.pid, () => runBulk(t.endpoint, cell.bulk));
+  return growthKb === null ? value : { ...value, rssGrowthKb: growthKb };
+}
+
 function describe(s: Sample): string {
   if ('tps' in s) {
     const failed = s.failed > 0 ? ` (${s.failed} failed tx)` : '';
     return `${s.tps.toFixed(1)} tps, ${s.latencyMs.toFixed(3)} ms${failed}`;
   }
-  return `${Math.round(s.rowsPerSec)} rows/s, ${s.mbPerSec.toFixed(1)} MB/s, ${s.seconds.toFixed(2)} s`;
+  const peak = s.rssGrowthKb === undefined ? '' : `, peak +${(s.rssGrowthKb / 1024).toFixed(1)} MB`;
+  return `${Math.round(s.rowsPerSec)} rows/s, ${s.mbPerSec.toFixed(1)} MB/s, ${s.seconds.toFixed(2)} s${peak}`;
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { PgCluster } from '../test/harness/postgres.js';
 import { spawnService } from './child.js';
 import { startPgbouncer } from './pgbouncer.js';
+import { BENCH_USER } from './policy.js';
 import type { Endpoint } from './wire-client.js';
 
 export interface BenchContext {
@@ -15,6 +16,8 @@ export interface BenchContext {
   readonly tmpDir: string;
   /** Repository root (dist/ and bench/ live here). */
   readonly root: string;
+  /** The bench policy bundle (bench/policy.ts), served by the policy targets. */
+  readonly bundleDir: string;
 }
 
 export interface RunningTarget {
@@ -44,9 +47,6 @@ export function upstreamEndpoint(ctx: BenchContext): Endpoint {
     database: ctx.database,
   };
 }
-
-/** The static identity clients present to pgward (config `auth.users`); cleartext on loopback. */
-const BENCH_USER = { name: 'svc-bench', password: 'bench-secret-1', groups: ['bench'] } as const;
 
 export const TARGETS: readonly TargetSpec[] = [
   {
@@ -79,6 +79,18 @@ export const TARGETS: readonly TargetSpec[] = [
     start: (ctx) => startPgward(ctx, 'pgward', 1),
   },
   {
+    name: 'pgward_policy',
+    label: 'pgward+policy',
+    quick: true,
+    start: (ctx) => startPgward(ctx, 'pgward_policy', 1, { policy: true, audit: false }),
+  },
+  {
+    name: 'pgward_policy_audit',
+    label: 'pgward+policy+audit',
+    quick: true,
+    start: (ctx) => startPgward(ctx, 'pgward_policy_audit', 1, { policy: true, audit: true }),
+  },
+  {
     name: 'pgward_w2',
     label: 'pgward workers:2',
     quick: false,
@@ -98,11 +110,20 @@ async function startRelay(ctx: BenchContext): Promise<RunningTarget> {
   return { name: 'relay', endpoint: { ...up, port }, pid: service.pid, stop: () => service.stop() };
 }
 
+/** What a pgward target runs besides relaying: the bench policy, and the embedded chDB audit store. */
+export interface PgwardMode {
+  readonly policy: boolean;
+  readonly audit: boolean;
+}
+
+const PASS_THROUGH: PgwardMode = { policy: false, audit: false };
+
 /** Starts the built CLI (`npm run build` first) in front of the bench database, upstream TLS off. */
 export async function startPgward(
   ctx: BenchContext,
   name: string,
   workers: number,
+  mode: PgwardMode = PASS_THROUGH,
 ): Promise<RunningTarget> {
   const user = BENCH_USER;
   const config = {
@@ -124,12 +145,14 @@ export async function startPgward(
         tls: { mode: 'disable' },
       },
     ],
-    policy: { disabled: true },
+    policy: mode.policy ? { bundle_dir: ctx.bundleDir } : await passthroughPolicy(ctx.root),
     api: { enabled: false },
-    audit: { enabled: false },
+    // chDB allows one process per data directory: the audit target runs with workers: 1.
+    audit: mode.audit
+      ? { enabled: true, chdb_path: `${name}-audit/chdb`, spool_dir: `${name}-audit/spool` }
+      : { enabled: false },
     workers,
     log: { level: 'info' },
-    ...(await passthroughPolicy(ctx.root)),
   };
   // JSON is YAML; the file holds secret references only, never the secrets.
   const file = join(ctx.tmpDir, `${name}.yaml`);
@@ -170,9 +193,7 @@ async function passthroughPolicy(root: string): Promise<Record<string, unknown>>
   const schema = JSON.parse(text) as {
     properties?: { policy?: { properties?: { disabled?: unknown } } };
   };
-  return schema.properties?.policy?.properties?.disabled === undefined
-    ? {}
-    : { policy: { disabled: true } };
+  return schema.properties?.policy?.properties?.disabled === undefined ? {} : { disabled: true };
 }
 
 /** Port from a JSON log line `{"msg":"listening","port":N}` (pgward and relay.mjs both print one). */
