@@ -56,6 +56,11 @@ export interface Composed extends AsyncDisposable, ComposedParts {
 
 /** With audit disabled, records go nowhere and nothing is refused for it. */
 const DISCARD = { write: () => {}, accepting: () => true };
+const NO_AUDIT_OBSERVER = {
+  sessionOpened: () => {},
+  sessionClosed: () => {},
+  statementDone: () => {},
+} as const;
 
 export async function compose(options: ComposeOptions): Promise<Composed> {
   const { config, log } = options;
@@ -111,7 +116,10 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     log,
     now,
     authenticator: identity.authenticator,
-    observer: observability.observe(observer),
+    // With audit off nothing is mapped or sealed per statement: only the metrics see the records.
+    observer: observability.observe(
+      audit === null && options.auditWriter === undefined ? NO_AUDIT_OBSERVER : observer,
+    ),
     admit: () => observer.accepting(),
     ...(options.workerIndex !== undefined ? { workerIndex: options.workerIndex } : {}),
     ...(options.forwardCancel !== undefined ? { forwardCancel: options.forwardCancel } : {}),

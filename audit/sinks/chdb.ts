@@ -3,7 +3,7 @@
 // a time on its Session (inserts are batched by the writer, so the queue is short).
 
 import { mkdirSync } from 'node:fs';
-import { Session } from 'chdb';
+import { createRequire } from 'node:module';
 import { migrate } from '../migrate.js';
 import type { AuditRows } from '../record.js';
 import { type AuditSink, batchTables } from '../sink.js';
@@ -20,6 +20,8 @@ export interface ChdbSinkOptions {
 export function createChdbSink(options: ChdbSinkOptions): AuditSink {
   const db = assertDatabaseName(options.database);
   mkdirSync(options.path, { recursive: true });
+  // The embedded engine is a large native library: it is loaded when a chDB store is opened, not before.
+  const { Session } = createRequire(import.meta.url)('chdb') as typeof import('chdb');
   const session = new Session(options.path);
   let tail: Promise<unknown> = Promise.resolve();
   let closed = false;

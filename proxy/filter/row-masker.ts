@@ -2,7 +2,7 @@
 // plan; DataRows are rewritten field by field. Fields whose origin cannot be proven are masked.
 
 import type { ColumnOrigins } from './column-origins.js';
-import type { Masker, MaskMethod } from './mask-methods.js';
+import { isTextLike, type Masker, type MaskMethod } from './mask-methods.js';
 
 /** Lineage of one output column, as the analyzer reports it (sources are schema.table.column or schema.table.*). */
 export type OutputLineage =
@@ -196,36 +196,61 @@ export function planFields(
   return { methods, types: fields.map((f) => f.typeOid), masked };
 }
 
+const NULL_FIELD = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+
+/**
+ * Per field, the replacement bytes when they do not depend on the value (redact, null, and any method on
+ * a non-text type), computed once per plan; undefined where the value is needed (hash, partial, email).
+ */
+const constants = new WeakMap<FieldPlan, (Buffer | undefined)[]>();
+
+function constantsOf(plan: FieldPlan, count: number, masker: Masker): (Buffer | undefined)[] {
+  let out = constants.get(plan);
+  if (out !== undefined && out.length >= count) return out;
+  out = [];
+  for (let i = 0; i < count; i++) {
+    const method = plan.all ?? plan.methods[i] ?? null;
+    const type = plan.types[i] ?? 0;
+    if (method === null) out.push(undefined);
+    else if (method === 'null' || !isTextLike(type)) out.push(NULL_FIELD);
+    else if (method === 'redact') out.push(lengthPrefixed(masker.mask('redact', '', type) ?? ''));
+    else out.push(undefined);
+  }
+  constants.set(plan, out);
+  return out;
+}
+
 /** Rewrites one DataRow body per the plan; returns the whole new message. */
 export function maskDataRow(body: Buffer, plan: FieldPlan, masker: Masker): Buffer {
   const count = body.readInt16BE(0);
-  const parts: Buffer[] = [];
+  const fixed = constantsOf(plan, count, masker);
+  const parts: Buffer[] = new Array(count);
   let size = 2;
   let pos = 2;
-  const header = Buffer.allocUnsafe(2);
-  header.writeInt16BE(count, 0);
-  parts.push(header);
   for (let i = 0; i < count; i++) {
     const len = body.readInt32BE(pos);
-    const start = pos + 4;
-    const end = len < 0 ? start : start + len;
+    const end = len < 0 ? pos + 4 : pos + 4 + len;
     const method = plan.all ?? plan.methods[i] ?? null;
-    if (method === null || len < 0) {
-      parts.push(body.subarray(pos, end));
-      size += end - pos;
-    } else {
-      const value = masker.mask(method, body.toString('utf8', start, end), plan.types[i] ?? 0);
-      const field = value === null ? Buffer.from([0xff, 0xff, 0xff, 0xff]) : lengthPrefixed(value);
-      parts.push(field);
-      size += field.length;
+    let field: Buffer;
+    if (method === null || len < 0) field = body.subarray(pos, end);
+    else {
+      const constant = fixed[i];
+      if (constant !== undefined) field = constant;
+      else {
+        const value = masker.mask(method, body.toString('utf8', pos + 4, end), plan.types[i] ?? 0);
+        field = value === null ? NULL_FIELD : lengthPrefixed(value);
+      }
     }
+    parts[i] = field;
+    size += field.length;
     pos = end;
   }
   const out = Buffer.allocUnsafe(5 + size);
   out[0] = 0x44;
   out.writeInt32BE(4 + size, 1);
-  let at = 5;
-  for (const p of parts) at += p.copy(out, at);
+  out.writeInt16BE(count, 5);
+  let at = 7;
+  for (let i = 0; i < count; i++) at += parts[i]!.copy(out, at);
   return out;
 }
 

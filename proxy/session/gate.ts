@@ -335,9 +335,13 @@ export class StatementGate {
   rowPlan(): FieldPlan | null | Promise<void> {
     const slot = this.#answering(this.#requests[0] ?? this.#batch);
     if (slot === undefined || slot.event === null) return null;
-    const mask = slot.event.verdict.mask as Readonly<Record<string, MaskMethod>>;
-    if (Object.keys(mask).length === 0) return null;
+    // Per row: the plan computed for this result set answers at once.
     if (slot.fieldPlan !== undefined) return slot.fieldPlan;
+    const mask = slot.event.verdict.mask as Readonly<Record<string, MaskMethod>>;
+    if (Object.keys(mask).length === 0) {
+      slot.fieldPlan = null;
+      return null;
+    }
     const description =
       slot.event.protocol === 'simple' ? slot.rowDescription : (slot.entry?.rowDescription ?? null);
     if (description === null || description === undefined) {
