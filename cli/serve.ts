@@ -9,18 +9,24 @@ import { serveApi } from '../api/serve-api.js';
 import { openAudit } from '../audit/open-audit.js';
 import type { AuditEntry } from '../audit/record.js';
 import { createLogger, type Logger } from '../lib/log.js';
+import type { PullOutcome } from '../policy/repo/git-bundle-source.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
 import { compose } from './compose.js';
+import { primaryRoutes } from './primary-api.js';
 
 type WorkerMessage =
   | { type: 'listening'; port: number; host: string }
   | { type: 'failed' }
   | { type: 'cancel'; worker: number; pid: number; secret: number }
-  | { type: 'audit'; entry: AuditEntry };
+  | { type: 'audit'; entry: AuditEntry }
+  /** The worker's serving bundle and sessions; `data` only when the revision changed. */
+  | { type: 'state'; revision: string | null; sessions: number; data?: unknown }
+  | { type: 'pulled'; id: number; outcome: PullOutcome };
 
 type PrimaryMessage =
   | { type: 'cancel'; worker: number; pid: number; secret: number }
-  | { type: 'audit-accepting'; value: boolean };
+  | { type: 'audit-accepting'; value: boolean }
+  | { type: 'pull'; id: number };
 
 export interface ServeOptions {
   readonly config: PgwardConfigResolved;
@@ -88,7 +94,28 @@ async function runWorker(options: ServeOptions, baseLog: Logger, index: number):
   process.on('message', (msg: PrimaryMessage) => {
     if (msg.type === 'cancel') composed.gateway.cancelLocal(msg.pid, msg.secret);
     else if (msg.type === 'audit-accepting') accepting = msg.value;
+    else if (msg.type === 'pull') {
+      const pull: Promise<PullOutcome> =
+        composed.git?.source.pullNow() ??
+        Promise.resolve({
+          outcome: 'unavailable',
+          message: 'policy.git is not configured',
+          revision: null,
+        });
+      void pull.then((outcome) => send({ type: 'pulled', id: msg.id, outcome }));
+    }
   });
+  // The primary serves health, metrics and credentials: it learns the serving bundle from here.
+  let reported: string | null | undefined;
+  const report = setInterval(() => {
+    const revision = composed.gateway.policySource.revision;
+    const sessions = composed.gateway.sessionCount;
+    if (revision !== reported) {
+      reported = revision;
+      send({ type: 'state', revision, sessions, data: composed.gateway.policySource.data });
+    } else send({ type: 'state', revision, sessions });
+  }, 1000);
+  report.unref();
   send({ type: 'listening', port: composed.address.port, host: composed.address.address });
   onSignals((signal) => {
     log.info('shutting down', { signal, sessions: composed.gateway.sessionCount });
@@ -111,14 +138,34 @@ async function runPrimary(options: ServeOptions, count: number, log: Logger): Pr
         log,
       })
     : null;
+  const byIndex = new Map<number, Worker>();
+  const states = new Map<number, { revision: string | null; sessions: number }>();
+  let policyData: unknown = null;
+  const pulls = new Map<number, (outcome: PullOutcome) => void>();
+  let pullIds = 0;
   const api = options.config.api.enabled
     ? await serveApi(
-        createApi({ log, routes: [] }),
+        createApi({
+          log,
+          routes: primaryRoutes(options, log, audit, {
+            revision: () => states.get(0)?.revision ?? null,
+            sessions: () => [...states.values()].reduce((n, s) => n + s.sessions, 0),
+            data: () => policyData,
+            // The webhook pulls on every worker; worker 0's outcome answers the sender.
+            pull: () =>
+              new Promise<PullOutcome>((resolve) => {
+                const id = ++pullIds;
+                pulls.set(id, resolve);
+                for (const [index, w] of byIndex)
+                  w.send({ type: 'pull', id: index === 0 ? id : -id });
+              }),
+          }),
+        }),
         options.config.api.host,
         options.config.api.port,
       )
     : null;
-  const byIndex = new Map<number, Worker>();
+  if (api !== null) log.info('api listening', { url: api.url });
   let ready = 0;
   let stopping = false;
   let accepting = audit?.writer.accepting() ?? true;
@@ -150,6 +197,16 @@ async function runPrimary(options: ServeOptions, count: number, log: Logger): Pr
           case 'audit':
             audit?.writer.write(msg.entry);
             return;
+          case 'state':
+            states.set(index, { revision: msg.revision, sessions: msg.sessions });
+            if (index === 0 && msg.data !== undefined) policyData = msg.data;
+            return;
+          case 'pulled': {
+            const done = pulls.get(msg.id);
+            pulls.delete(msg.id);
+            done?.(msg.outcome);
+            return;
+          }
           case 'failed':
             // A worker that cannot start (bad bundle, port taken) stops the whole gateway: fail closed.
             stopping = true;
@@ -160,6 +217,7 @@ async function runPrimary(options: ServeOptions, count: number, log: Logger): Pr
       });
       worker.on('exit', (code, signal) => {
         byIndex.delete(index);
+        states.delete(index);
         if (stopping) {
           if (byIndex.size === 0) resolve();
           return;

@@ -52,4 +52,26 @@ describe('pgward serve: HTTP API', () => {
     expect(Object.keys(doc.paths)).not.toContain('/v1/statements');
     expect((await fetch(`${base}/v1/statements`)).status).toBe(404);
   });
+
+  it('with several workers the primary serves the API and learns the bundle from the workers', async () => {
+    await using gw = await startCliGateway(info, {
+      config: {
+        workers: 2,
+        api: { enabled: true, host: '127.0.0.1', port: 0 },
+        policy: { disabled: false, bundle_dir: `${REPO_ROOT}/policy/example-bundle` },
+      },
+    });
+    const ready = await gw.waitForLog((r) => r.msg === 'api listening', 'the API');
+    const base = String(ready.url);
+    await expect
+      .poll(
+        async () => ((await (await fetch(`${base}/healthz`)).json()) as { status: string }).status,
+        {
+          timeout: 15_000,
+        },
+      )
+      .toBe('ok');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/pgward_bundle_revision_info\{revision="[0-9a-f]{64}"\} 1/);
+  });
 });
