@@ -11,7 +11,7 @@ import type { CopyPlan } from '../filter/copy-masker.js';
 import type { UpstreamConnection } from '../upstream/connect-upstream.js';
 import { parameterStatus, TransactionStatus } from '../wire/backend-messages.js';
 import { type ClientError, clientErrors } from '../wire/client-errors.js';
-import { Disposition, dispositionTable, Framer } from '../wire/framer.js';
+import { Disposition, dispositionTable, Framer, withDispositions } from '../wire/framer.js';
 import type { GateAction, StatementGate } from './gate.js';
 
 export type SessionId = string & { readonly __brand: 'SessionId' };
@@ -67,73 +67,26 @@ const SERVER_TABLE = dispositionTable({
 });
 
 /** In policy mode every message that starts, names or ends a request is inspected by the gate. */
-const GATED_CLIENT_TABLE = dispositionTable({
-  Q: I,
-  P: I,
-  B: I,
-  E: I,
-  D: I,
-  C: I,
-  H: F,
-  S: I,
-  F: I,
-  d: F,
-  c: F,
-  f: F,
-  X: I,
-});
+const GATED_CLIENT_TABLE = withDispositions(CLIENT_TABLE, { B: I, C: I, D: I, E: I, P: I });
 
-/** In policy mode ErrorResponse is inspected too: a denial's injected error is rewritten. */
-const GATED_SERVER_TABLE = dispositionTable({
+/**
+ * In policy mode the answers that end, fail or describe a statement and confirm a Parse, Bind or Close
+ * are inspected too: denials are rewritten, results recorded, named objects tracked.
+ */
+const GATED_SERVER_TABLE = withDispositions(SERVER_TABLE, {
   '1': I,
   '2': I,
   '3': I,
-  A: I,
   C: I,
-  c: F,
-  d: F,
-  D: F,
   E: I,
-  G: F,
-  H: F,
   I: I,
-  n: I,
-  N: F,
-  s: I,
-  t: F,
   T: I,
-  V: F,
-  W: F,
-  v: F,
-  S: I,
-  Z: I,
+  n: I,
+  s: I,
 });
 
 /** While a masked request is in flight, every DataRow is inspected too. */
-const MASKING_SERVER_TABLE = dispositionTable({
-  '1': I,
-  '2': I,
-  '3': I,
-  A: I,
-  C: I,
-  c: F,
-  d: I,
-  D: I,
-  E: I,
-  G: F,
-  H: I,
-  I: I,
-  n: I,
-  N: F,
-  s: I,
-  t: F,
-  T: I,
-  V: F,
-  W: F,
-  v: F,
-  S: I,
-  Z: I,
-});
+const MASKING_SERVER_TABLE = withDispositions(GATED_SERVER_TABLE, { D: I, H: I, d: I });
 const ERROR_RESPONSE = 0x45;
 const NOTIFICATION_RESPONSE = 0x41;
 const COMMAND_COMPLETE = 0x43;

@@ -248,3 +248,13 @@ export function dispositionTable(entries: Record<string, Disposition>): Uint8Arr
   for (const [ch, d] of Object.entries(entries)) table[ch.charCodeAt(0)] = d;
   return table;
 }
+
+/** A copy of `base` with the listed types' dispositions replaced. */
+export function withDispositions(
+  base: Uint8Array,
+  entries: Record<string, Disposition>,
+): Uint8Array {
+  const table = Uint8Array.from(base);
+  for (const [ch, d] of Object.entries(entries)) table[ch.charCodeAt(0)] = d;
+  return table;
+}
