@@ -182,6 +182,11 @@ export class StatementGate {
   close(): void {
     this.#explainer?.close();
     this.cancelHold();
+    // SECURITY: a session that ends with requests in flight still leaves a record of each statement,
+    // with whatever answers arrived (audit completeness does not depend on the client waiting).
+    for (const request of this.#requests.splice(0)) this.#emitDone(request);
+    this.#emitDone(this.#batch);
+    this.#batch = newRequest();
   }
 
   /** Where notices to the client go (the session wires it). */
