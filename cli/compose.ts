@@ -2,24 +2,20 @@
 // the gateway and the HTTP API, wired from the config. `pgward serve` and `pgward demo` both use it.
 
 import type { AddressInfo } from 'node:net';
-import { requireGroup } from '../api/auth.js';
 import type { ApiRoutes } from '../api/create-api.js';
 import { createApi } from '../api/create-api.js';
-import { auditRoutes } from '../api/routes/audit.js';
-import { opsRoutes } from '../api/routes/audit-ops.js';
-import { credentialsRoutes } from '../api/routes/credentials.js';
 import { type ServedApi, serveApi } from '../api/serve-api.js';
 import { type OpenedAudit, openAudit } from '../audit/open-audit.js';
 import type { Logger } from '../lib/log.js';
-import { activeGrants, grantsExpiry } from '../policy/grants-expiry.js';
+import { grantsExpiry } from '../policy/grants-expiry.js';
 import { type AuditObserver, createAuditObserver } from '../proxy/audit-observer.js';
 import { createIdentityFromConfig, type IdentityServices } from '../proxy/auth/chain.js';
 import { createGateway, type Gateway, type GatewayDeps } from '../proxy/gateway.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
-import { wireApprovalDesk, wireApprovalsApi } from './approval-commands.js';
+import { gatewayApiRoutes } from './api-routes.js';
+import { wireApprovalDesk } from './approval-commands.js';
 import { createObservability } from './observability.js';
 import { type GitPolicyWiring, wireGitPolicy } from './policy-repo-commands.js';
-import { PGWARD_VERSION } from './version.js';
 
 export interface ComposeOptions {
   readonly config: PgwardConfigResolved;
@@ -136,47 +132,18 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
   let api: ServedApi | null = null;
   if (options.api ?? config.api.enabled) {
     const routes: ApiRoutes[] = [];
-    const { bearer, minter } = identity;
-    if (bearer !== null && minter !== null) {
-      routes.push(
-        credentialsRoutes({
-          verifyBearer: bearer,
-          mint: (caller, database) => minter.mint(caller, database),
-          publicHost: config.identity.credentials?.public_host ?? config.listen.host,
-          publicPort: config.identity.credentials?.public_port ?? address.port,
-          databases: config.upstreams.map((u) => u.name),
-          log,
-        }),
-      );
-    }
-    if (git !== null) routes.push(git.hookRoutes);
-    const gw = gateway;
-    if (bearer !== null) {
-      const approvalRoutes = wireApprovalsApi(config, {
+    routes.push(
+      ...gatewayApiRoutes({
+        config,
         configDir: options.configDir,
         log,
-        guard: requireGroup({ verifyBearer: bearer, group: config.api.auditor_group, log }),
-      });
-      if (approvalRoutes !== null) routes.push(approvalRoutes);
-    }
-    if (audit !== null && bearer !== null) {
-      routes.push(
-        auditRoutes({
-          store: audit.sink,
-          verifyBearer: bearer,
-          auditorGroup: config.api.auditor_group,
-          activeGrants: () => activeGrants(gw.policySource.data, now()),
-          log,
-          now,
-        }),
-      );
-    }
-    routes.push(
-      opsRoutes({
-        health: () => observability.health(),
-        metrics: () => observability.registry.text(),
-        version: PGWARD_VERSION,
-        auditApi: audit !== null && bearer !== null,
+        now,
+        identity,
+        audit,
+        observability,
+        policyData: () => gateway.policySource.data,
+        gatewayPort: address.port,
+        policyHook: git?.hookRoutes ?? null,
       }),
     );
     routes.push(...(options.routes?.(parts) ?? []));
