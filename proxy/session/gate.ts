@@ -313,7 +313,8 @@ export class StatementGate {
   onServerRowDescription(body: Buffer): void {
     const slot = this.#answering(this.#requests[0] ?? this.#batch);
     if (slot !== undefined && slot.event?.protocol === 'simple') {
-      slot.rowDescription = Buffer.from(body);
+      // Only a masked result needs its description later; the others pass untouched.
+      slot.rowDescription = hasMask(slot.event.verdict) ? Buffer.from(body) : null;
       slot.fieldPlan = undefined;
       slot.originsChecked = false;
       return;
