@@ -1,7 +1,8 @@
 // Benchmark orchestrator: PostgreSQL direct vs PgBouncer vs a bare Node relay vs pgward (pass-through,
 // with policy, with policy and audit), one run on this machine, plus in-process micro-benchmarks. Measures
 // and prints, never asserts. `tsx bench/run.ts [--quick] [--json] [--micro]` (`--seconds N`, `--rounds N`,
-// `--idle-conns N`; `--micro` runs only the micro-benchmarks). Needs `npm run build` first.
+// `--idle-conns N`; `--micro` runs only the micro-benchmarks; `--cells ids` and `--targets names` narrow
+// a run to some cells and targets). Needs `npm run build` first.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -40,8 +41,18 @@ const { values: argv } = parseArgs({
     rounds: { type: 'string' },
     'idle-conns': { type: 'string' },
     micro: { type: 'boolean', default: false },
+    cells: { type: 'string' },
+    targets: { type: 'string' },
   },
 });
+/** `--cells a,b` / `--targets x,y`: a focused run over those cell ids / target names only. */
+const only = (list: string | undefined): ((name: string) => boolean) => {
+  if (list === undefined) return () => true;
+  const names = new Set(list.split(',').map((n) => n.trim()));
+  return (name) => names.has(name);
+};
+const cellWanted = only(argv.cells);
+const targetWanted = only(argv.targets);
 const quick = argv.quick ?? false;
 const seconds = intArg(argv.seconds, 3);
 // --quick runs 4 rounds by default so that it, with every headline key, stays near 5-6 minutes.
@@ -136,9 +147,10 @@ async function main(): Promise<void> {
   await createPeopleTables(upstreamEndpoint(ctx));
   await pg.psql('CHECKPOINT;', DATABASE);
 
-  const cells = CELLS.filter((c) => !quick || c.quick);
+  const cells = CELLS.filter((c) => (!quick || c.quick) && cellWanted(c.id));
   const specs = TARGETS.filter(
-    (t) => (!quick || t.quick) && cells.some((c) => runsOn(c, t.name, quick)),
+    (t) =>
+      (!quick || t.quick) && targetWanted(t.name) && cells.some((c) => runsOn(c, t.name, quick)),
   );
   const targets: RunningTarget[] = [];
   for (const spec of specs) {
@@ -186,9 +198,12 @@ async function main(): Promise<void> {
     }
   }
 
-  log(`idle memory: ${idleConns} connections through a fresh pgward, ${rounds} rounds...`);
+  // A focused run (--cells/--targets) measures only what it names.
+  const focused = argv.cells !== undefined || argv.targets !== undefined;
+  if (!focused)
+    log(`idle memory: ${idleConns} connections through a fresh pgward, ${rounds} rounds...`);
   const idle = [];
-  for (let round = 0; round < rounds; round++) {
+  for (let round = 0; round < (focused ? 0 : rounds); round++) {
     checkInterrupt();
     const sample = await measureIdleRss(ctx, idleConns);
     idle.push(sample);
@@ -199,7 +214,7 @@ async function main(): Promise<void> {
 
   checkInterrupt();
   // The targets sit idle from here; the micro-benchmarks have the machine to themselves.
-  const micro = await microRun();
+  const micro = focused ? {} : await microRun();
 
   await cleanup();
   const names = targets.map((t) => t.name);
