@@ -160,7 +160,14 @@ export async function startPgward(
   const { service, value: port } = await spawnService({
     name,
     file: process.execPath,
-    args: [join(ctx.root, 'dist', 'cli', 'main.js'), 'serve', '--config', file],
+    // For profiling a target: PGWARD_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+    args: [
+      ...(process.env.PGWARD_BENCH_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []),
+      join(ctx.root, 'dist', 'cli', 'main.js'),
+      'serve',
+      '--config',
+      file,
+    ],
     cwd: ctx.root,
     // A minimal environment: no stray PGWARD_* overrides from the caller's shell.
     env: {
