@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical.js';
+import { type SealedLine, sealStatement } from './encode.js';
 import type { StatementRecord, UnsealedStatementRecord } from './record.js';
 
 const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -29,6 +30,8 @@ export interface ChainHead {
 export interface ChainBook {
   /** Places records at the end of their session's chain, in order. */
   seal(records: readonly UnsealedStatementRecord[]): StatementRecord[];
+  /** As seal, but each placed record comes out as its table line only (the gateway's path). */
+  sealLines(records: readonly UnsealedStatementRecord[]): string[];
   /** The chain's length and head; the session's state is forgotten. */
   close(sessionId: string): ChainHead;
   readonly openSessions: number;
@@ -38,15 +41,23 @@ export function createChainBook(): ChainBook {
   const heads = new Map<string, ChainHead>();
   const headOf = (sessionId: string): ChainHead =>
     heads.get(sessionId) ?? { count: 0, lastHash: chainStart(sessionId) };
+  /** The record at the end of its chain: the same hash recordHash gives the sealed record (tested). */
+  const place = (r: UnsealedStatementRecord): { seq: number; prevHash: string } & SealedLine => {
+    const head = headOf(r.session_id);
+    const seq = head.count + 1;
+    const sealed = sealStatement(r, seq, head.lastHash, sha256Hex);
+    heads.set(r.session_id, { count: seq, lastHash: sealed.hash });
+    return { seq, prevHash: head.lastHash, hash: sealed.hash, line: sealed.line };
+  };
   return {
     seal(records) {
       return records.map((r) => {
-        const head = headOf(r.session_id);
-        const unhashed = { ...r, seq: head.count + 1, prev_hash: head.lastHash };
-        const sealed: StatementRecord = { ...unhashed, hash: recordHash(unhashed) };
-        heads.set(r.session_id, { count: sealed.seq, lastHash: sealed.hash });
-        return sealed;
+        const p = place(r);
+        return { ...r, seq: p.seq, prev_hash: p.prevHash, hash: p.hash };
       });
+    },
+    sealLines(records) {
+      return records.map((r) => place(r).line);
     },
     close(sessionId) {
       const head = headOf(sessionId);

@@ -1,6 +1,8 @@
 // Pure mapping from what the gateway observed to audit records: one statement record per statement of a
 // request, and the session's opened/closed records. No clock, no I/O; the hash chain seals them later.
 
+import { canonicalJson } from './canonical.js';
+import { registerFactsText } from './encode.js';
 import type {
   ObservedDecision,
   ObservedFacts,
@@ -42,51 +44,104 @@ function identityColumns(s: ObservedSession) {
   };
 }
 
+/** An audit copy of a facts part, and its canonical JSON; parts are shared by a statement's repeats. */
+interface FactsPart {
+  readonly value: unknown;
+  readonly json: string;
+}
+
+// Keyed by the analyzer's own (immutable) arrays: repeats of a cached statement share them.
+const parts = new WeakMap<object, FactsPart>();
+
+function part<T extends object>(source: T, copy: (source: T) => unknown): FactsPart {
+  let hit = parts.get(source);
+  if (hit === undefined) {
+    const value = copy(source);
+    hit = { value, json: canonicalJson(value) };
+    parts.set(source, hit);
+  }
+  return hit;
+}
+
+const copyReads = (reads: ObservedFacts['reads']) =>
+  reads.map((r) => ({ schema: r.schema, table: r.table, columns: [...r.columns] }));
+
+const copyWrites = (writes: ObservedFacts['writes']) =>
+  writes.map((w) => ({
+    schema: w.schema,
+    table: w.table,
+    action: w.action,
+    has_where: w.has_where,
+    ...(w.columns !== undefined ? { columns: [...w.columns] } : {}),
+  }));
+
+const copyStrings = (xs: readonly string[]) => [...xs];
+
+const copySettings = (settings: NonNullable<ObservedFacts['settings']>) =>
+  settings.map((s) => ({
+    name: s.name,
+    ...(s.value !== undefined ? { value: s.value === null ? null : REDACTED } : {}),
+    ...(s.local !== undefined ? { local: s.local } : {}),
+  }));
+
+const copyObjects = (objects: NonNullable<ObservedFacts['objects']>) =>
+  objects.map((o) => ({ kind: o.kind, name: o.name }));
+
 /**
  * The policy input facts for the record, field by field from the contract so nothing added later leaks
  * in unreviewed. SECURITY: facts hold no literal values except SET/set_config values, redacted here.
+ * The result's canonical JSON is registered with the encoder (see factsText), built from cached parts.
  */
 export function auditFacts(f: ObservedFacts): Record<string, unknown> {
-  return {
+  const reads = part(f.reads, copyReads);
+  const writes = part(f.writes, copyWrites);
+  const functions = part(f.functions, copyStrings);
+  const flags = part(f.flags, copyStrings);
+  const settings = f.settings === undefined ? undefined : part(f.settings, copySettings);
+  const objects = f.objects === undefined ? undefined : part(f.objects, copyObjects);
+  const facts: Record<string, unknown> = {
     sha256: f.sha256,
     fingerprint: f.fingerprint,
     index: f.index,
     count: f.count,
     command: f.command,
-    reads: f.reads.map((r) => ({ schema: r.schema, table: r.table, columns: [...r.columns] })),
-    writes: f.writes.map((w) => ({
-      schema: w.schema,
-      table: w.table,
-      action: w.action,
-      has_where: w.has_where,
-      ...(w.columns !== undefined ? { columns: [...w.columns] } : {}),
-    })),
-    functions: [...f.functions],
-    flags: [...f.flags],
-    ...(f.settings !== undefined
-      ? {
-          settings: f.settings.map((s) => ({
-            name: s.name,
-            ...(s.value !== undefined ? { value: s.value === null ? null : REDACTED } : {}),
-            ...(s.local !== undefined ? { local: s.local } : {}),
-          })),
-        }
-      : {}),
-    ...(f.objects !== undefined
-      ? { objects: f.objects.map((o) => ({ kind: o.kind, name: o.name })) }
-      : {}),
+    reads: reads.value,
+    writes: writes.value,
+    functions: functions.value,
+    flags: flags.value,
+    ...(settings !== undefined ? { settings: settings.value } : {}),
+    ...(objects !== undefined ? { objects: objects.value } : {}),
     estimated_rows: f.estimated_rows,
   };
+  // Keys in code-unit order, as canonicalJson writes them (encode.test.ts holds the two equal).
+  registerFactsText(
+    facts,
+    `{"command":${JSON.stringify(f.command)},"count":${canonicalJson(f.count)}` +
+      `,"estimated_rows":${canonicalJson(f.estimated_rows)}` +
+      `,"fingerprint":${JSON.stringify(f.fingerprint)},"flags":${flags.json}` +
+      `,"functions":${functions.json},"index":${canonicalJson(f.index)}` +
+      (objects !== undefined ? `,"objects":${objects.json}` : '') +
+      `,"reads":${reads.json}` +
+      (settings !== undefined ? `,"settings":${settings.json}` : '') +
+      `,"sha256":${JSON.stringify(f.sha256)},"writes":${writes.json}}`,
+  );
+  return facts;
 }
 
-const uniq = (xs: Iterable<string>): string[] => [...new Set(xs)];
+const uniq = (xs: readonly string[]): string[] =>
+  xs.length < 2 ? [...xs] : xs.filter((x, i) => xs.indexOf(x) === i);
 
 function enforcedRules(d: ObservedDecision | undefined): string[] {
-  return (d?.reasons ?? []).filter((r) => r.enforce !== false).map((r) => r.rule);
+  const out: string[] = [];
+  if (d !== undefined) for (const r of d.reasons) if (r.enforce !== false) out.push(r.rule);
+  return out;
 }
 
 function shadowRules(d: ObservedDecision | undefined): string[] {
-  return uniq((d?.reasons ?? []).filter((r) => r.enforce === false).map((r) => r.rule));
+  const out: string[] = [];
+  if (d !== undefined)
+    for (const r of d.reasons) if (r.enforce === false && !out.includes(r.rule)) out.push(r.rule);
+  return out;
 }
 
 function deniedOutcome(verdictOutcome: string): AuditOutcome {
@@ -99,19 +154,33 @@ export function toStatementRecords(
   done: ObservedRequest,
   options: MapOptions,
 ): UnsealedStatementRecord[] {
-  const base = {
-    ts: iso(done.startedAt),
-    ...identityColumns(session),
-    duration_ms: micros(done.durationMs),
-    statement_form: options.statementText,
-  };
-  const firstSqlstate = done.results.find((r) => r.sqlstate !== null)?.sqlstate ?? null;
+  const ts = iso(done.startedAt);
+  const durationMs = micros(done.durationMs);
+  const groups = [...session.identity.groups];
+  let firstSqlstate: string | null = null;
+  for (const r of done.results) {
+    if (r.sqlstate !== null) {
+      firstSqlstate = r.sqlstate;
+      break;
+    }
+  }
   const event = done.event;
+  // Every record is one object literal with every field in one order: the hot path builds no spreads.
   if (event === null) {
     const result = done.results[0];
     return [
       {
-        ...base,
+        ts,
+        session_id: session.id,
+        identity_sub: session.identity.sub,
+        identity_groups: groups,
+        identity_issuer: session.identity.issuer,
+        identity_via: session.identity.via,
+        client_addr: session.clientAddr,
+        application_name: session.applicationName,
+        database: session.database,
+        duration_ms: durationMs,
+        statement_form: options.statementText,
         protocol: 'unknown',
         statement_index: 0,
         statement_count: 0,
@@ -137,7 +206,9 @@ export function toStatementRecords(
     ];
   }
   const { verdict } = event;
-  return event.statements.map((s: ObservedStatement, i): UnsealedStatementRecord => {
+  const out: UnsealedStatementRecord[] = [];
+  for (let i = 0; i < event.statements.length; i++) {
+    const s = event.statements[i] as ObservedStatement;
     const decision = verdict.decisions[i];
     const result = verdict.allow ? done.results[i] : undefined;
     const sqlstate = verdict.allow ? (result?.sqlstate ?? null) : firstSqlstate;
@@ -145,32 +216,54 @@ export function toStatementRecords(
     if (!verdict.allow) outcome = deniedOutcome(verdict.outcome);
     else if (sqlstate !== null) outcome = 'error';
     else outcome = decision?.outcome === 'masked' ? 'masked' : 'allowed';
-    const denialRule = verdict.allow ? [] : [verdict.denial?.rule ?? 'policy.denied'];
-    return {
-      ...base,
+    const enforced = enforcedRules(decision);
+    if (!verdict.allow) enforced.push(verdict.denial?.rule ?? 'policy.denied');
+    out.push({
+      ts,
+      session_id: session.id,
+      identity_sub: session.identity.sub,
+      identity_groups: groups,
+      identity_issuer: session.identity.issuer,
+      identity_via: session.identity.via,
+      client_addr: session.clientAddr,
+      application_name: session.applicationName,
+      database: session.database,
+      duration_ms: durationMs,
+      statement_form: options.statementText,
       protocol: event.protocol,
       statement_index: s.facts.index,
       statement_count: s.facts.count,
       command: s.facts.command,
-      tables_read: uniq(s.facts.reads.map((r) => `${r.schema}.${r.table}`)),
-      tables_written: uniq(s.facts.writes.map((w) => `${w.schema}.${w.table}`)),
+      tables_read: tableNames(s.facts.reads),
+      tables_written: tableNames(s.facts.writes),
       statement: options.statementText === 'raw' ? s.text : s.normalized,
       sha256: s.facts.sha256,
       fingerprint: s.facts.fingerprint,
       outcome,
       executed: result !== undefined,
-      rule_ids: uniq([...enforcedRules(decision), ...denialRule]),
+      rule_ids: uniq(enforced),
       would_block: shadowRules(decision),
       reason: verdict.allow ? null : (verdict.denial?.message ?? null),
       masked_columns: verdict.allow ? Object.keys(decision?.mask ?? {}).sort() : [],
       rows: result?.rows ?? null,
       sqlstate,
       bundle_revision: verdict.revision,
-      grant_ids: [...(decision?.grant_ids ?? [])],
+      grant_ids: decision === undefined ? [] : [...decision.grant_ids],
       approval_id: decision?.approval.id ?? null,
       facts: auditFacts(s.facts),
-    };
-  });
+    });
+  }
+  return out;
+}
+
+/** schema.table of each entry, first occurrence first. */
+function tableNames(entries: readonly { readonly schema: string; readonly table: string }[]) {
+  const out: string[] = [];
+  for (const e of entries) {
+    const name = `${e.schema}.${e.table}`;
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
 }
 
 export function toSessionOpened(

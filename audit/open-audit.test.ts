@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAudit } from './open-audit.js';
 import { listStatements } from './queries.js';
-import { sealedRecords } from './testing/records.js';
+import { sealedRecords, statementEntry } from './testing/records.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -43,7 +43,7 @@ describe('openAudit', () => {
         workerIndex: 2,
       });
       expect(audit.sink.kind).toBe('chdb');
-      audit.writer.write({ table: 'statements', record: record! });
+      audit.writer.write(statementEntry(record!));
       await audit.writer.flush();
       expect((await listStatements(audit.sink)).items).toEqual([record]);
     }

@@ -81,13 +81,19 @@ export interface SessionRecord {
   readonly last_hash: string | null;
 }
 
-/** What one writer batch carries: rows for both tables, inserted under one deduplication token. */
+/**
+ * What one writer batch carries: rows for both tables as JSONCompactEachRow lines (audit/encode.ts),
+ * each followed by a newline, inserted under one deduplication token.
+ */
 export interface AuditRows {
-  readonly statements: readonly StatementRecord[];
-  readonly sessions: readonly SessionRecord[];
+  readonly statements: Buffer;
+  readonly sessions: Buffer;
+  /** Rows in both tables. */
+  readonly rows: number;
 }
 
-/** One record handed to the writer. */
-export type AuditEntry =
-  | { readonly table: 'statements'; readonly record: StatementRecord }
-  | { readonly table: 'sessions'; readonly record: SessionRecord };
+/** One row handed to the writer: a record already encoded as its table's line. */
+export interface AuditEntry {
+  readonly table: 'statements' | 'sessions';
+  readonly row: string;
+}

@@ -1,6 +1,7 @@
-// The store contract both sinks (embedded chDB, ClickHouse server) implement with the same SQL, and the
-// one place records become rows (JSONEachRow lines) and rows become records again.
+// The store contract both sinks (embedded chDB, ClickHouse server) implement with the same SQL, the
+// batch as the sinks insert it, and rows read back into records (records become rows in encode.ts).
 
+import { SESSION_COLUMNS, STATEMENT_COLUMNS } from './encode.js';
 import type { SqlRunner } from './migrate.js';
 import type { AuditRows, SessionRecord, StatementRecord } from './record.js';
 
@@ -19,8 +20,7 @@ export interface AuditSink extends SqlRunner {
 export const STATEMENTS_TABLE = 'statements';
 export const SESSIONS_TABLE = 'session_events';
 
-/** ISO 8601 (…T…Z) → the DateTime64 text form ClickHouse parses without best-effort settings. */
-export const toChTime = (iso: string): string => iso.replace('T', ' ').replace('Z', '');
+export { toChTime } from './encode.js';
 
 /** DateTime64 text (`YYYY-MM-DD hh:mm:ss.mmm`, or ISO with date_time_output_format=iso) → ISO. */
 export function fromChTime(value: unknown): string {
@@ -29,21 +29,18 @@ export function fromChTime(value: unknown): string {
   return new Date(`${text.replace(' ', 'T')}Z`).toISOString();
 }
 
-export function statementRow(r: StatementRecord): Record<string, unknown> {
-  return { ...r, ts: toChTime(r.ts), facts: r.facts === null ? '' : JSON.stringify(r.facts) };
-}
-
-export function sessionRow(r: SessionRecord): Record<string, unknown> {
-  return { ...r, ts: toChTime(r.ts) };
-}
-
-/** The rows of a batch per table, as JSONEachRow objects; empty tables are skipped. */
-export function batchTables(rows: AuditRows): { table: string; rows: Record<string, unknown>[] }[] {
-  const out: { table: string; rows: Record<string, unknown>[] }[] = [];
+/**
+ * The payloads of a batch per table: its JSONCompactEachRow lines, with the columns they hold in order;
+ * empty tables are skipped.
+ */
+export function batchPayloads(
+  rows: AuditRows,
+): { table: string; columns: readonly string[]; data: Buffer }[] {
+  const out: { table: string; columns: readonly string[]; data: Buffer }[] = [];
   if (rows.statements.length > 0)
-    out.push({ table: STATEMENTS_TABLE, rows: rows.statements.map(statementRow) });
+    out.push({ table: STATEMENTS_TABLE, columns: STATEMENT_COLUMNS, data: rows.statements });
   if (rows.sessions.length > 0)
-    out.push({ table: SESSIONS_TABLE, rows: rows.sessions.map(sessionRow) });
+    out.push({ table: SESSIONS_TABLE, columns: SESSION_COLUMNS, data: rows.sessions });
   return out;
 }
 

@@ -17,7 +17,9 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
-import type { AuditRows } from './record.js';
+import { sessionLine, statementLine } from './encode.js';
+import type { AuditRows, SessionRecord, StatementRecord } from './record.js';
+import { bytesOf, lines } from './row-queue.js';
 
 export interface SpooledBatch {
   readonly id: string;
@@ -53,6 +55,31 @@ interface Location {
 
 const SEGMENT = /^segment-(\d{8})\.jsonl$/;
 const segmentName = (n: number) => `segment-${String(n).padStart(8, '0')}.jsonl`;
+
+/**
+ * Rows as a spool line holds them: each table's lines as one text, or (spools written by earlier
+ * versions) as an array of record objects.
+ */
+interface SpooledRows {
+  readonly statements: string | readonly (string | StatementRecord)[];
+  readonly sessions: string | readonly (string | SessionRecord)[];
+}
+
+const spooledText = (rows: AuditRows) => ({
+  statements: rows.statements.toString('utf8'),
+  sessions: rows.sessions.toString('utf8'),
+});
+
+/** A spooled batch as rows again; record objects become the lines they encode to. */
+function spooledRows(rows: SpooledRows): AuditRows {
+  const table = <R>(held: string | readonly (string | R)[], encode: (r: R) => string): Buffer =>
+    typeof held === 'string'
+      ? Buffer.from(held, 'utf8')
+      : bytesOf(held.map((r) => (typeof r === 'string' ? r : encode(r))));
+  const statements = table(rows.statements, statementLine);
+  const sessions = table(rows.sessions, sessionLine);
+  return { statements, sessions, rows: lines(statements).length + lines(sessions).length };
+}
 
 export class SpoolLockedError extends Error {
   override readonly name = 'SpoolLockedError';
@@ -190,7 +217,7 @@ export function openSpool(options: SpoolOptions): Spool {
         fd = null;
         active += 1;
       }
-      const body = Buffer.from(`${JSON.stringify({ batch: batch.id, rows: batch.rows })}`);
+      const body = Buffer.from(JSON.stringify({ batch: batch.id, rows: spooledText(batch.rows) }));
       const offset = writeLine(active, Buffer.concat([body, Buffer.from('\n')]), true);
       queue.push({ id: batch.id, segment: active, offset, length: body.length });
       pendingIn.set(active, (pendingIn.get(active) ?? 0) + 1);
@@ -202,8 +229,8 @@ export function openSpool(options: SpoolOptions): Spool {
       try {
         const buf = Buffer.alloc(loc.length);
         readSync(file, buf, 0, loc.length, loc.offset);
-        const parsed = JSON.parse(buf.toString('utf8')) as { batch: string; rows: AuditRows };
-        return { id: parsed.batch, rows: parsed.rows };
+        const parsed = JSON.parse(buf.toString('utf8')) as { batch: string; rows: SpooledRows };
+        return { id: parsed.batch, rows: spooledRows(parsed.rows) };
       } finally {
         closeSync(file);
       }

@@ -3,10 +3,11 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AuditEntry, AuditRows, StatementRecord } from './record.js';
+import { lines } from './row-queue.js';
 import { SpoolLockedError } from './spool.js';
-import { sealedRecords } from './testing/records.js';
+import { sealedRecords, statementEntry } from './testing/records.js';
 import { type AuditWriterOptions, createAuditWriter } from './writer.js';
 
 /** Behaves like ClickHouse with a deduplication token: a batch id already stored is ignored. */
@@ -22,7 +23,8 @@ function fakeStore() {
       mode = m;
     },
     release: () => release?.(),
-    seqs: () => stored.flatMap((b) => b.rows.statements.map((s) => s.seq)),
+    seqs: () =>
+      stored.flatMap((b) => lines(b.rows.statements).map((s) => (JSON.parse(s) as unknown[])[2])),
     sink: {
       async insert(id: string, rows: AuditRows) {
         attempts.push(id);
@@ -36,8 +38,7 @@ function fakeStore() {
 }
 
 const silent = { info() {}, warn() {}, error() {} };
-const entries = (records: StatementRecord[]): AuditEntry[] =>
-  records.map((record) => ({ table: 'statements', record }));
+const entries = (records: StatementRecord[]): AuditEntry[] => records.map(statementEntry);
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 let dir: string;
@@ -69,9 +70,35 @@ describe('audit writer', () => {
     const writer = writerWith(store);
     for (const e of entries(sealedRecords('s1', 7))) writer.write(e);
     await expect.poll(() => store.seqs()).toEqual(range(7));
-    expect(store.stored.map((b) => b.rows.statements.length)).toEqual([3, 3, 1]);
+    expect(store.stored.map((b) => lines(b.rows.statements).length)).toEqual([3, 3, 1]);
     expect(writer.queueDepth).toBe(0);
     await writer.close();
+  });
+
+  it('sends a partial batch only once part of it has waited flush_ms, also under steady writes', async () => {
+    vi.useFakeTimers();
+    try {
+      const store = fakeStore();
+      const writer = writerWith(store, { batchSize: 10, flushMs: 50 });
+      const records = entries(sealedRecords('s1', 7));
+      for (const e of records.slice(0, 3)) writer.write(e);
+      expect(store.attempts).toEqual([]);
+      store.mode = 'hang';
+      await vi.advanceTimersByTimeAsync(50);
+      expect(store.attempts).toHaveLength(1);
+      // Records written while that insert is in flight have not waited: they do not go right after it.
+      for (const e of records.slice(3)) writer.write(e);
+      store.mode = 'up';
+      store.release();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(store.stored.map((b) => lines(b.rows.statements).length)).toEqual([3]);
+      await vi.advanceTimersByTimeAsync(50);
+      expect(store.stored.map((b) => lines(b.rows.statements).length)).toEqual([3, 4]);
+      expect(store.seqs()).toEqual(range(7));
+      await writer.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('spools while the store is down and replays in order, once each, when it recovers', async () => {

@@ -4,7 +4,8 @@
 // holds. Every insert carries its batch id as the deduplication token, so a replay never duplicates.
 
 import { randomBytes } from 'node:crypto';
-import type { AuditEntry, AuditRows, SessionRecord, StatementRecord } from './record.js';
+import type { AuditEntry } from './record.js';
+import { RowQueue } from './row-queue.js';
 import type { AuditSink } from './sink.js';
 import { openSpool, type SpooledBatch } from './spool.js';
 
@@ -34,7 +35,7 @@ export interface AuditWriterOptions {
 }
 
 export interface AuditWriter {
-  /** Queues one record; never blocks on the store. */
+  /** Queues one encoded record; never blocks on the store. */
   write(entry: AuditEntry): void;
   /** False while fail_closed and the spool is past its limit: the gateway must refuse statements. */
   accepting(): boolean;
@@ -70,10 +71,15 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
   });
   const prefix = `${now().toString(36)}-${randomBytes(6).toString('hex')}`;
   let counter = 0;
-  let queue: AuditEntry[] = [];
+  const queue = new RowQueue();
   let inflight: Batch | null = null;
   let pumping = false;
+  /** flush() was called: send partial batches until the queue is empty. */
   let flushDue = false;
+  /** Records written and records cut into batches so far; the flush timer makes those before it due. */
+  let written = 0;
+  let cutTotal = 0;
+  let dueUpTo = 0;
   let closed = false;
   let dropped = 0;
   let spoolBroken = false;
@@ -84,22 +90,15 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
   let idleWaiters: (() => void)[] = [];
 
   const cut = (): Batch => {
-    const taken = queue.slice(0, batchSize);
-    queue = queue.slice(taken.length);
-    const statements: StatementRecord[] = [];
-    const sessions: SessionRecord[] = [];
-    for (const e of taken) {
-      if (e.table === 'statements') statements.push(e.record);
-      else sessions.push(e.record);
-    }
-    const rows: AuditRows = { statements, sessions };
+    const rows = queue.take(batchSize);
+    cutTotal += rows.rows;
     return { id: `${prefix}-${++counter}`, rows, spooled: false };
   };
 
   const toSpool = (batch: Batch): void => {
     if (batch.spooled) return;
     if (!options.failClosed && spool.bytes >= options.spoolMaxBytes) {
-      const n = batch.rows.statements.length + batch.rows.sessions.length;
+      const n = batch.rows.rows;
       if (dropped === 0)
         log.error('audit spool full: dropping records (fail open)', { records: n });
       dropped += n;
@@ -113,7 +112,7 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
       // A spool that cannot be written (disk full, I/O error) loses the batch: counted, logged, and
       // in fail-closed mode statements are refused until an append succeeds again.
       spoolBroken = true;
-      dropped += batch.rows.statements.length + batch.rows.sessions.length;
+      dropped += batch.rows.rows;
       log.error('audit spool write failed: records dropped', { err, batch: batch.id });
     }
   };
@@ -121,6 +120,8 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
   const spillQueue = (all: boolean): void => {
     while (queue.length >= batchSize || (all && queue.length > 0)) toSpool(cut());
   };
+
+  const partialDue = (): boolean => flushDue || cutTotal < dueUpTo;
 
   const settleIdle = (): void => {
     if (queue.length > 0 || inflight !== null) return;
@@ -171,7 +172,7 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
         const backingOff = clock() < retryAt;
         if (spool.pending > 0 || backingOff) {
           // Anything newer waits behind the spool, in it, so replay keeps the order.
-          spillQueue(flushDue || closed);
+          spillQueue(partialDue() || closed);
           if (closed || backingOff) {
             scheduleRetry();
             if (queue.length > 0) armFlush();
@@ -183,7 +184,9 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
           continue;
         }
         if (queue.length === 0) break;
-        if (queue.length < batchSize && !flushDue && !closed) {
+        // A partial batch goes only when some of it has waited flush_ms (or flush() asked): under load
+        // batches stay full, so the store makes few large parts instead of many small ones.
+        if (queue.length < batchSize && !partialDue() && !closed) {
           armFlush();
           break;
         }
@@ -203,7 +206,7 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
     if (flushTimer !== null) return;
     flushTimer = setTimeout(() => {
       flushTimer = null;
-      flushDue = true;
+      dueUpTo = written;
       kick();
     }, options.flushMs);
     flushTimer.unref();
@@ -224,6 +227,7 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
         return;
       }
       queue.push(entry);
+      written += 1;
       if (queue.length >= queueMax) {
         // Memory stays bounded: the in-flight batch first (it is older), then the queue, to the spool.
         if (inflight !== null) toSpool(inflight);

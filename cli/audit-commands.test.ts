@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatementRecord } from '../audit/record.js';
 import { createChdbSink } from '../audit/sinks/chdb.js';
-import { sealedRecords } from '../audit/testing/records.js';
+import { rowsOf, sealedRecords } from '../audit/testing/records.js';
 import { auditCommand } from './audit-commands.js';
 import { groupRequests, parseSince, recordedOutcome } from './audit-impact.js';
 import { replaySkipReason } from './audit-replay.js';
@@ -30,7 +30,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'pgward-cli-verify-'));
   const sink = createChdbSink({ path: dir, database: 'pgward', retentionDays: 365 });
   await sink.migrate();
-  await sink.insert('b1', { statements: records, sessions: [] });
+  await sink.insert('b1', rowsOf({ statements: records }));
   await sink.close();
 });
 

@@ -1,7 +1,8 @@
 // The thin adapter between the gateway and the audit module: observer calls become audit records, sealed
-// into each session's hash chain and handed to the writer. It never throws into a connection.
+// into each session's hash chain and handed to the writer as table lines. It never throws into a connection.
 
 import { createChainBook } from '../audit/chain.js';
+import { sessionLine } from '../audit/encode.js';
 import { toSessionClosed, toSessionOpened, toStatementRecords } from '../audit/map.js';
 import type { AuditEntry } from '../audit/record.js';
 import type { Logger } from '../lib/log.js';
@@ -46,14 +47,14 @@ export function createAuditObserver(options: AuditObserverOptions): AuditObserve
   return {
     sessionOpened: guarded('sessionOpened', (info, details) => {
       tls.set(info.id, details.tls);
-      writer.write({ table: 'sessions', record: toSessionOpened(info, details, now()) });
+      writer.write({ table: 'sessions', row: sessionLine(toSessionOpened(info, details, now())) });
     }),
     statementDone: guarded('statementDone', (info, done) => {
       // A chain restarted after close would repeat seq 1: verification then flags it as duplicate.
       if (!tls.has(info.id))
         log.warn('audit: statement of a session not open', { session: info.id });
-      for (const record of chains.seal(toStatementRecords(info, done, mapOptions)))
-        writer.write({ table: 'statements', record });
+      for (const row of chains.sealLines(toStatementRecords(info, done, mapOptions)))
+        writer.write({ table: 'statements', row });
     }),
     sessionClosed: guarded('sessionClosed', (info, details) => {
       const head = chains.close(info.id);
@@ -64,7 +65,7 @@ export function createAuditObserver(options: AuditObserverOptions): AuditObserve
         now(),
       );
       tls.delete(info.id);
-      writer.write({ table: 'sessions', record });
+      writer.write({ table: 'sessions', row: sessionLine(record) });
     }),
     get openSessions() {
       return chains.openSessions;

@@ -11,7 +11,7 @@ import type { ObservedRequest } from '../../audit/observed.js';
 import type { SessionRecord, StatementRecord } from '../../audit/record.js';
 import type { AuditSink } from '../../audit/sink.js';
 import { createChdbSink } from '../../audit/sinks/chdb.js';
-import { allowedSelect, facts, observedSession } from '../../audit/testing/records.js';
+import { allowedSelect, facts, observedSession, rowsOf } from '../../audit/testing/records.js';
 import { silentLogger } from '../../lib/log.js';
 import { openApiValidator } from '../../test/harness/openapi.js';
 import type { VerifyBearer } from '../auth.js';
@@ -112,7 +112,7 @@ beforeAll(async () => {
     bytesOut: 99,
   };
   sessions.push(toSessionClosed(ops, close, book.close('s_c'), T0 + 300));
-  await sink.insert('seed', { statements, sessions });
+  await sink.insert('seed', rowsOf({ statements, sessions }));
   app = createApi({
     log: silentLogger,
     routes: [

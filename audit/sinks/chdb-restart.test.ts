@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditSink } from '../sink.js';
-import { sealedRecords } from '../testing/records.js';
+import { rowsOf, sealedRecords } from '../testing/records.js';
 import { verifySession } from '../verify.js';
 import { createChdbSink } from './chdb.js';
 
@@ -36,9 +36,9 @@ afterAll(async () => {
 describe('chDB sink across restarts', () => {
   it('deduplicates a batch replayed after the store was reopened', async () => {
     const first = await open(30);
-    await first.insert('batch-x', { statements: records, sessions: [] });
+    await first.insert('batch-x', rowsOf({ statements: records }));
     const second = await open(30);
-    await second.insert('batch-x', { statements: records, sessions: [] });
+    await second.insert('batch-x', rowsOf({ statements: records }));
     expect(await count(second)).toBe(4);
     expect((await verifySession(second, 's_restart')).ok).toBe(true);
   });

@@ -10,7 +10,7 @@ import type { ObservedRequest } from '../observed.js';
 import { listSessions, listStatements, sessionTimeline, statementStats } from '../queries.js';
 import type { SessionRecord, StatementRecord } from '../record.js';
 import type { AuditSink } from '../sink.js';
-import { allowedSelect, facts, observedSession } from '../testing/records.js';
+import { allowedSelect, facts, observedSession, rowsOf } from '../testing/records.js';
 import { verifyChain } from '../verify.js';
 import { createChdbSink } from './chdb.js';
 
@@ -90,8 +90,8 @@ beforeAll(async () => {
       T0 + 3000,
     ),
   );
-  await sink.insert('batch-1', { statements: statements.slice(0, 4), sessions });
-  await sink.insert('batch-2', { statements: statements.slice(4), sessions: [] });
+  await sink.insert('batch-1', rowsOf({ statements: statements.slice(0, 4), sessions }));
+  await sink.insert('batch-2', rowsOf({ statements: statements.slice(4) }));
 });
 
 afterAll(async () => {
@@ -110,8 +110,8 @@ describe('chDB sink', () => {
   });
 
   it('stores a replayed batch (same batch id) once', async () => {
-    await sink.insert('batch-2', { statements: statements.slice(4), sessions: [] });
-    await sink.insert('batch-1', { statements: statements.slice(0, 4), sessions });
+    await sink.insert('batch-2', rowsOf({ statements: statements.slice(4) }));
+    await sink.insert('batch-1', rowsOf({ statements: statements.slice(0, 4), sessions }));
     const [row] = await sink.select<{ n: string }>(
       'SELECT count() AS n FROM {db:Identifier}.statements',
     );

@@ -9,7 +9,7 @@ import { createChdbConnection } from 'chdb/connection';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listSessions, listStatements, statementStats } from '../queries.js';
 import type { AuditSink } from '../sink.js';
-import { sealedRecords } from '../testing/records.js';
+import { rowsOf, sealedRecords } from '../testing/records.js';
 import { verifySession } from '../verify.js';
 import { createClickHouseSink } from './clickhouse.js';
 
@@ -50,9 +50,9 @@ describe('ClickHouse sink (@clickhouse/client)', () => {
   });
 
   it('inserts with the batch id as deduplication token: a replay stores nothing new', async () => {
-    await sink.insert('b-1', { statements: records.slice(0, 3), sessions: [] });
-    await sink.insert('b-2', { statements: records.slice(3), sessions: [] });
-    await sink.insert('b-1', { statements: records.slice(0, 3), sessions: [] });
+    await sink.insert('b-1', rowsOf({ statements: records.slice(0, 3) }));
+    await sink.insert('b-2', rowsOf({ statements: records.slice(3) }));
+    await sink.insert('b-1', rowsOf({ statements: records.slice(0, 3) }));
     const page = await listStatements(sink, { sessionId: 's_ch' });
     expect(page.items.map((r) => r.seq)).toEqual([5, 4, 3, 2, 1]);
     expect((await verifySession(sink, 's_ch')).ok).toBe(true);

@@ -1,10 +1,12 @@
 // The ClickHouse server store through @clickhouse/client, running the same SQL as the chDB sink. Each
 // batch is inserted with insert_deduplication_token = its batch id, so a replay never duplicates rows.
 
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { migrate } from '../migrate.js';
 import type { AuditRows } from '../record.js';
-import { type AuditSink, batchTables } from '../sink.js';
+import { type AuditSink, batchPayloads } from '../sink.js';
 import { assertDatabaseName } from './common.js';
 
 export interface ClickHouseSinkOptions {
@@ -50,13 +52,15 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): AuditSink 
       });
     },
     insert: async (batchId: string, rows: AuditRows) => {
-      for (const { table, rows: values } of batchTables(rows)) {
-        await client.insert({
-          table: `${db}.${table}`,
-          values,
-          format: 'JSONEachRow',
+      for (const { table, columns, data } of batchPayloads(rows)) {
+        // The lines go as the request body, unparsed; names are checked identifiers and fixed columns.
+        const result = await client.exec({
+          query: `INSERT INTO ${db}.${table} (${columns.join(', ')}) FORMAT JSONCompactEachRow`,
+          values: Readable.from([data]),
           clickhouse_settings: { insert_deduplication_token: batchId },
         });
+        result.stream.resume();
+        await finished(result.stream);
       }
     },
     close: () => client.close(),

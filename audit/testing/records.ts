@@ -2,9 +2,11 @@
 // them through the real mapping and chain (used by the unit tests and the SIGKILL child script).
 
 import { createChainBook } from '../chain.js';
+import { sessionLine, statementLine } from '../encode.js';
 import { toStatementRecords } from '../map.js';
 import type { ObservedFacts, ObservedRequest, ObservedSession } from '../observed.js';
-import type { StatementRecord } from '../record.js';
+import type { AuditEntry, AuditRows, SessionRecord, StatementRecord } from '../record.js';
+import { bytesOf } from '../row-queue.js';
 
 export function observedSession(id = 's_test', sub = 'svc-agent'): ObservedSession {
   return {
@@ -82,3 +84,23 @@ export function sealedRecords(sessionId: string, n: number, start = Date.now()):
   }
   return out;
 }
+
+/** Records as the batch a sink inserts (their table lines). */
+export function rowsOf(records: {
+  readonly statements?: readonly StatementRecord[];
+  readonly sessions?: readonly SessionRecord[];
+}): AuditRows {
+  const statements = (records.statements ?? []).map(statementLine);
+  const sessions = (records.sessions ?? []).map(sessionLine);
+  return {
+    statements: bytesOf(statements),
+    sessions: bytesOf(sessions),
+    rows: statements.length + sessions.length,
+  };
+}
+
+/** A sealed statement record as the entry the writer takes. */
+export const statementEntry = (record: StatementRecord): AuditEntry => ({
+  table: 'statements',
+  row: statementLine(record),
+});

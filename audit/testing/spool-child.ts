@@ -10,7 +10,7 @@ import { toStatementRecords } from '../map.js';
 import { createChdbSink } from '../sinks/chdb.js';
 import { verifySession } from '../verify.js';
 import { createAuditWriter } from '../writer.js';
-import { allowedSelect, observedSession } from './records.js';
+import { allowedSelect, observedSession, statementEntry } from './records.js';
 
 const [mode, chdbPath, spoolDir] = process.argv.slice(2);
 if (chdbPath === undefined || spoolDir === undefined || (mode !== 'write' && mode !== 'replay'))
@@ -74,7 +74,7 @@ while (seq < MAX_RECORDS) {
       statementText: 'normalized',
     });
     for (const record of book.seal(unsealed)) {
-      writer.write({ table: 'statements', record });
+      writer.write(statementEntry(record));
       seq = record.seq;
     }
   }

@@ -1,17 +1,49 @@
-// Audit throughput, in process: statement records (real mapping and hash chain) pushed through the real
-// writer into the embedded chDB store, opened by openAudit with the config defaults (batch size, flush
-// interval, queue bound). Sustained records/s from the first write until every record is stored.
+// Audit throughput, in process: observed statements through the gateway's audit observer (real mapping,
+// hash chain and encoding) and the real writer into the embedded chDB store, opened by openAudit with
+// the config defaults (batch size, flush interval, queue bound). Sustained records/s from the first
+// statement until every record is stored.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openAudit } from '../../audit/open-audit.js';
-import { sealedRecords } from '../../audit/testing/records.js';
+import { allowedSelect, observedSession } from '../../audit/testing/records.js';
 import { loadConfig } from '../../cli/config.js';
+import { silentLogger } from '../../lib/log.js';
+import { createAuditObserver } from '../../proxy/audit-observer.js';
+import type { StatementDone } from '../../proxy/session/requests.js';
+import type { SessionInfo } from '../../proxy/session/session.js';
 import type { Figures } from '../report.js';
 
 export interface AuditMicroOptions {
   /** Scratch directory (the chDB data and the spool go under it). */
   readonly dir: string;
   readonly records: number;
+}
+
+/** The test builders' session as the gateway's SessionInfo (its id is a branded string there). */
+const sessionInfo = (id: string) => observedSession(id) as SessionInfo;
+/** An allowed one-row SELECT answered, as the gate reports it (the test builder's, nothing masked). */
+const selectDone = (at: number, rows: number): StatementDone =>
+  ({ ...allowedSelect(at, rows), masked: [] }) as unknown as StatementDone;
+
+const START = Date.parse('2026-01-01T00:00:00Z');
+const CLOSED = { reason: 'client terminated', sqlstate: null, bytesIn: 0, bytesOut: 0 };
+
+/** µs per statement for the observer's own work (map, seal, encode, queue), warm, no store behind it. */
+function timeObserver(n: number): number {
+  let queued = 0;
+  const observer = createAuditObserver({
+    writer: { write: () => void queued++, accepting: () => true },
+    statementText: 'normalized',
+    log: silentLogger,
+  });
+  const session = sessionInfo('s_bench_timing');
+  observer.sessionOpened(session, { tls: false });
+  for (let i = 0; i < 2_000; i++) observer.statementDone(session, selectDone(START + i, i % 100));
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) observer.statementDone(session, selectDone(START + i, i % 100));
+  const us = ((performance.now() - t0) * 1000) / n;
+  if (queued < n) throw new Error('the audit observer queued fewer records than it was given');
+  return us;
 }
 
 /** Records per simulated session (one sealed hash chain, as the gateway builds them). */
@@ -34,26 +66,34 @@ export async function runAuditMicro(o: AuditMicroOptions): Promise<Figures> {
   );
   if (!loaded.ok) throw new Error(`audit micro config: ${JSON.stringify(loaded.problems)}`);
   const config = loaded.config.audit;
-  // Mapping and sealing (canonical JSON + SHA-256 chain) are timed on their own, warm: they run in the
-  // gateway per statement, not in the writer.
-  sealedRecords('s_bench_warm', 200);
-  const sealStart = performance.now();
-  const template = sealedRecords('s_bench_0', Math.min(PER_SESSION, o.records));
-  const sealUs = ((performance.now() - sealStart) * 1000) / template.length;
   const log = { info() {}, warn() {}, error() {} };
+  // Mapping, sealing and encoding are timed on their own, warm, into a writer that only counts.
+  const mapSealUs = timeObserver(Math.min(20_000, o.records));
   await using audit = await openAudit({ config, configDir: dir, secret: loaded.secret, log });
+  // The gateway's own path per statement: the audit observer maps the observed request, seals it into
+  // its session's chain, encodes the line and queues it; the writer batches lines into chDB.
+  const observer = createAuditObserver({
+    writer: audit.writer,
+    statementText: 'normalized',
+    log: silentLogger,
+  });
   const chunk = config.batch_size * BATCHES_IN_FLIGHT;
   const t0 = performance.now();
+  let session = sessionInfo('s_bench_0');
   for (let written = 0; written < o.records; ) {
-    // Further sessions reuse the first one's records under their own session id (copying is cheap).
     const end = Math.min(o.records, written + chunk);
     for (; written < end; written++) {
-      const record = template[written % template.length]!;
-      const sessionId = `s_bench_${Math.floor(written / template.length)}`;
-      audit.writer.write({ table: 'statements', record: { ...record, session_id: sessionId } });
+      if (written % PER_SESSION === 0) {
+        if (written > 0) observer.sessionClosed(session, CLOSED);
+        session = sessionInfo(`s_bench_${written / PER_SESSION}`);
+        observer.sessionOpened(session, { tls: false });
+      }
+      observer.statementDone(session, selectDone(START + written, written % 100));
     }
     await audit.writer.flush();
   }
+  observer.sessionClosed(session, CLOSED);
+  await audit.writer.flush();
   const seconds = (performance.now() - t0) / 1000;
   const [stored] = await audit.sink.select<{ n: string | number }>(
     'SELECT count() AS n FROM {db:Identifier}.statements',
@@ -63,7 +103,7 @@ export async function runAuditMicro(o: AuditMicroOptions): Promise<Figures> {
     audit_records: o.records,
     audit_records_stored: Number(stored?.n ?? 0),
     audit_batch_size: config.batch_size,
-    audit_map_seal_us_per_record: Number(sealUs.toFixed(1)),
+    audit_map_seal_us_per_record: Number(mapSealUs.toFixed(1)),
     audit_spooled_batches: audit.writer.spooledBatches,
     audit_dropped_records: audit.writer.droppedRecords,
   };

@@ -345,7 +345,7 @@ export interface PgwardConfig {
      */
     retention_days?: number;
     /**
-     * Records per insert.
+     * Records per insert at most. Every insert creates a storage part, so larger batches cost the store less CPU per record.
      */
     batch_size?: number;
     /**
@@ -763,7 +763,7 @@ export interface PgwardConfigResolved {
      */
     retention_days: number;
     /**
-     * Records per insert.
+     * Records per insert at most. Every insert creates a storage part, so larger batches cost the store less CPU per record.
      */
     batch_size: number;
     /**

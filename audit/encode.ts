@@ -1,0 +1,253 @@
+// Records as text, written field by field because their shapes are fixed: the canonical JSON a statement's
+// hash covers (what canonicalJson gives for the record, without walking and sorting its keys) and the
+// JSONCompactEachRow line each table stores (its columns in DDL order; see STATEMENT_COLUMNS).
+
+import { canonicalJson } from './canonical.js';
+import type { SessionRecord, StatementRecord, UnsealedStatementRecord } from './record.js';
+
+/** The statements table's columns in the order of a row line (schemas/clickhouse/001_init.sql). */
+export const STATEMENT_COLUMNS = [
+  'ts',
+  'session_id',
+  'seq',
+  'identity_sub',
+  'identity_groups',
+  'identity_issuer',
+  'identity_via',
+  'client_addr',
+  'application_name',
+  'database',
+  'protocol',
+  'statement_index',
+  'statement_count',
+  'command',
+  'tables_read',
+  'tables_written',
+  'statement',
+  'statement_form',
+  'sha256',
+  'fingerprint',
+  'outcome',
+  'executed',
+  'rule_ids',
+  'would_block',
+  'reason',
+  'masked_columns',
+  'rows',
+  'duration_ms',
+  'sqlstate',
+  'bundle_revision',
+  'grant_ids',
+  'approval_id',
+  'facts',
+  'prev_hash',
+  'hash',
+] as const satisfies readonly (keyof StatementRecord)[];
+
+/** The session_events table's columns in the order of a row line. */
+export const SESSION_COLUMNS = [
+  'ts',
+  'session_id',
+  'event',
+  'identity_sub',
+  'identity_groups',
+  'identity_issuer',
+  'identity_via',
+  'client_addr',
+  'application_name',
+  'database',
+  'tls',
+  'reason',
+  'sqlstate',
+  'bytes_in',
+  'bytes_out',
+  'statement_count',
+  'last_hash',
+] as const satisfies readonly (keyof SessionRecord)[];
+
+/** ISO 8601 (…T…Z) → the DateTime64 text form ClickHouse parses without best-effort settings. */
+export const toChTime = (iso: string): string => iso.replace('T', ' ').replace('Z', '');
+
+const str = (value: string): string => JSON.stringify(value);
+const strOrNull = (value: string | null): string =>
+  value === null ? 'null' : JSON.stringify(value);
+
+function num(value: number): string {
+  if (!Number.isFinite(value)) throw new TypeError('canonical JSON has no non-finite numbers');
+  return JSON.stringify(value);
+}
+
+const numOrNull = (value: number | null): string => (value === null ? 'null' : num(value));
+
+function strings(values: readonly string[]): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + JSON.stringify(values[i]);
+  return `${out}]`;
+}
+
+/**
+ * canonicalJson({...r, seq}) — a statement record without prev_hash and hash — keys in code-unit order.
+ * SECURITY: the hash chain's input; equal to canonicalJson of the same object (tested), which verify uses.
+ */
+export function canonicalStatement(
+  r: UnsealedStatementRecord,
+  seq: number,
+  facts: string = factsJson(r),
+): string {
+  return (
+    `{"application_name":${str(r.application_name)}` +
+    `,"approval_id":${strOrNull(r.approval_id)}` +
+    `,"bundle_revision":${strOrNull(r.bundle_revision)}` +
+    `,"client_addr":${str(r.client_addr)}` +
+    `,"command":${str(r.command)}` +
+    `,"database":${str(r.database)}` +
+    `,"duration_ms":${num(r.duration_ms)}` +
+    `,"executed":${r.executed}` +
+    `,"facts":${facts}` +
+    `,"fingerprint":${str(r.fingerprint)}` +
+    `,"grant_ids":${strings(r.grant_ids)}` +
+    `,"identity_groups":${strings(r.identity_groups)}` +
+    `,"identity_issuer":${str(r.identity_issuer)}` +
+    `,"identity_sub":${str(r.identity_sub)}` +
+    `,"identity_via":${str(r.identity_via)}` +
+    `,"masked_columns":${strings(r.masked_columns)}` +
+    `,"outcome":${str(r.outcome)}` +
+    `,"protocol":${str(r.protocol)}` +
+    `,"reason":${strOrNull(r.reason)}` +
+    `,"rows":${numOrNull(r.rows)}` +
+    `,"rule_ids":${strings(r.rule_ids)}` +
+    `,"seq":${num(seq)}` +
+    `,"session_id":${str(r.session_id)}` +
+    `,"sha256":${str(r.sha256)}` +
+    `,"sqlstate":${strOrNull(r.sqlstate)}` +
+    `,"statement":${str(r.statement)}` +
+    `,"statement_count":${num(r.statement_count)}` +
+    `,"statement_form":${str(r.statement_form)}` +
+    `,"statement_index":${num(r.statement_index)}` +
+    `,"tables_read":${strings(r.tables_read)}` +
+    `,"tables_written":${strings(r.tables_written)}` +
+    `,"ts":${str(r.ts)}` +
+    `,"would_block":${strings(r.would_block)}}`
+  );
+}
+
+/** Canonical JSON of facts objects built by the mapping, which writes it from cached parts. */
+const factsTexts = new WeakMap<object, string>();
+
+/** Records `text` as canonicalJson(facts); `facts` must not change afterwards (records are immutable). */
+export function registerFactsText(facts: object, text: string): void {
+  factsTexts.set(facts, text);
+}
+
+/** The facts as canonical JSON (`null` when the statement was not judged). */
+export const factsJson = (r: Pick<StatementRecord, 'facts'>): string =>
+  r.facts === null ? 'null' : (factsTexts.get(r.facts) ?? canonicalJson(r.facts));
+
+/** A sealed statement record as one JSONCompactEachRow line. */
+export const statementLine = (r: StatementRecord): string =>
+  placedStatementLine(r, r.seq, r.prev_hash, r.hash, factsJson(r));
+
+/**
+ * The line of a record placed in its chain at `seq` after `prevHash` with `hash`; the facts are stored
+ * as their canonical JSON text.
+ */
+export function placedStatementLine(
+  r: UnsealedStatementRecord,
+  seq: number,
+  prevHash: string,
+  hash: string,
+  facts: string,
+): string {
+  return (
+    `[${str(toChTime(r.ts))},${str(r.session_id)},${num(seq)},${str(r.identity_sub)}` +
+    `,${strings(r.identity_groups)},${str(r.identity_issuer)},${str(r.identity_via)}` +
+    `,${str(r.client_addr)},${str(r.application_name)},${str(r.database)},${str(r.protocol)}` +
+    `,${num(r.statement_index)},${num(r.statement_count)},${str(r.command)}` +
+    `,${strings(r.tables_read)},${strings(r.tables_written)},${str(r.statement)}` +
+    `,${str(r.statement_form)},${str(r.sha256)},${str(r.fingerprint)},${str(r.outcome)}` +
+    `,${r.executed},${strings(r.rule_ids)},${strings(r.would_block)},${strOrNull(r.reason)}` +
+    `,${strings(r.masked_columns)},${numOrNull(r.rows)},${num(r.duration_ms)}` +
+    `,${strOrNull(r.sqlstate)},${strOrNull(r.bundle_revision)},${strings(r.grant_ids)}` +
+    `,${strOrNull(r.approval_id)},${str(facts === 'null' ? '' : facts)},${str(prevHash)}` +
+    `,${str(hash)}]`
+  );
+}
+
+/** A record placed in its chain: the hash it carries and its table line. */
+export interface SealedLine {
+  readonly hash: string;
+  readonly line: string;
+}
+
+/**
+ * Places `r` at `seq` after `prevHash`: hashes its canonical JSON with `hashHex` and writes its line,
+ * each field escaped once for both. Equal to canonicalStatement + placedStatementLine (tested).
+ */
+export function sealStatement(
+  r: UnsealedStatementRecord,
+  seq: number,
+  prevHash: string,
+  hashHex: (text: string) => string,
+): SealedLine {
+  const facts = factsJson(r);
+  const ts = str(r.ts);
+  const sessionId = str(r.session_id);
+  const sub = str(r.identity_sub);
+  const groups = strings(r.identity_groups);
+  const issuer = str(r.identity_issuer);
+  const via = str(r.identity_via);
+  const addr = str(r.client_addr);
+  const app = str(r.application_name);
+  const database = str(r.database);
+  const protocol = str(r.protocol);
+  const index = num(r.statement_index);
+  const count = num(r.statement_count);
+  const command = str(r.command);
+  const read = strings(r.tables_read);
+  const written = strings(r.tables_written);
+  const statement = str(r.statement);
+  const form = str(r.statement_form);
+  const sha = str(r.sha256);
+  const fingerprint = str(r.fingerprint);
+  const outcome = str(r.outcome);
+  const rules = strings(r.rule_ids);
+  const wouldBlock = strings(r.would_block);
+  const reason = strOrNull(r.reason);
+  const masked = strings(r.masked_columns);
+  const rows = numOrNull(r.rows);
+  const duration = num(r.duration_ms);
+  const sqlstate = strOrNull(r.sqlstate);
+  const revision = strOrNull(r.bundle_revision);
+  const grants = strings(r.grant_ids);
+  const approval = strOrNull(r.approval_id);
+  const seqText = num(seq);
+  const hash = hashHex(
+    `${prevHash}{"application_name":${app},"approval_id":${approval},"bundle_revision":${revision}` +
+      `,"client_addr":${addr},"command":${command},"database":${database},"duration_ms":${duration}` +
+      `,"executed":${r.executed},"facts":${facts},"fingerprint":${fingerprint},"grant_ids":${grants}` +
+      `,"identity_groups":${groups},"identity_issuer":${issuer},"identity_sub":${sub}` +
+      `,"identity_via":${via},"masked_columns":${masked},"outcome":${outcome},"protocol":${protocol}` +
+      `,"reason":${reason},"rows":${rows},"rule_ids":${rules},"seq":${seqText}` +
+      `,"session_id":${sessionId},"sha256":${sha},"sqlstate":${sqlstate},"statement":${statement}` +
+      `,"statement_count":${count},"statement_form":${form},"statement_index":${index}` +
+      `,"tables_read":${read},"tables_written":${written},"ts":${ts},"would_block":${wouldBlock}}`,
+  );
+  const line =
+    `[${str(toChTime(r.ts))},${sessionId},${seqText},${sub},${groups},${issuer},${via},${addr}` +
+    `,${app},${database},${protocol},${index},${count},${command},${read},${written},${statement}` +
+    `,${form},${sha},${fingerprint},${outcome},${r.executed},${rules},${wouldBlock},${reason}` +
+    `,${masked},${rows},${duration},${sqlstate},${revision},${grants},${approval}` +
+    `,${str(facts === 'null' ? '' : facts)},${str(prevHash)},"${hash}"]`;
+  return { hash, line };
+}
+
+/** A session record as one JSONCompactEachRow line. */
+export function sessionLine(r: SessionRecord): string {
+  return (
+    `[${str(toChTime(r.ts))},${str(r.session_id)},${str(r.event)},${str(r.identity_sub)}` +
+    `,${strings(r.identity_groups)},${str(r.identity_issuer)},${str(r.identity_via)}` +
+    `,${str(r.client_addr)},${str(r.application_name)},${str(r.database)},${r.tls}` +
+    `,${strOrNull(r.reason)},${strOrNull(r.sqlstate)},${num(r.bytes_in)},${num(r.bytes_out)}` +
+    `,${num(r.statement_count)},${strOrNull(r.last_hash)}]`
+  );
+}
