@@ -18,10 +18,14 @@ type WorkerMessage =
   | { type: 'listening'; port: number; host: string }
   | { type: 'failed' }
   | { type: 'cancel'; worker: number; pid: number; secret: number }
-  | { type: 'audit'; entry: AuditEntry }
+  /** Audit rows written in one turn of the worker's event loop, in order. */
+  | { type: 'audit'; entries: AuditEntry[] }
   /** The worker's serving bundle and sessions; `data` only when the revision changed. */
   | { type: 'state'; revision: string | null; sessions: number; data?: unknown }
   | { type: 'pulled'; id: number; outcome: PullOutcome };
+
+/** Most audit rows one IPC message carries. */
+const AUDIT_IPC_BATCH = 1000;
 
 type PrimaryMessage =
   | { type: 'cancel'; worker: number; pid: number; secret: number }
@@ -72,6 +76,25 @@ async function runWorker(options: ServeOptions, baseLog: Logger, index: number):
   const log = baseLog.child({ worker: index });
   let accepting = true;
   const send = (msg: WorkerMessage) => process.send?.(msg);
+  // Audit rows cross to the primary once per event-loop turn (or per AUDIT_IPC_BATCH rows), not one
+  // message each: every IPC message costs a serialisation and a write on both sides.
+  let auditRows: AuditEntry[] = [];
+  const sendAudit = (): Promise<void> => {
+    if (auditRows.length === 0) return Promise.resolve();
+    const entries = auditRows;
+    auditRows = [];
+    return new Promise((resolve) => {
+      if (process.send === undefined) resolve();
+      else
+        process.send({ type: 'audit', entries } satisfies WorkerMessage, undefined, {}, () =>
+          resolve(),
+        );
+    });
+  };
+  const queueAudit = (entry: AuditEntry): void => {
+    if (auditRows.push(entry) === 1) setImmediate(() => void sendAudit());
+    else if (auditRows.length >= AUDIT_IPC_BATCH) void sendAudit();
+  };
   let composed: Awaited<ReturnType<typeof compose>>;
   try {
     composed = await compose({
@@ -81,7 +104,7 @@ async function runWorker(options: ServeOptions, baseLog: Logger, index: number):
       workerIndex: index,
       api: false,
       auditWriter: {
-        write: (entry) => send({ type: 'audit', entry: entry as AuditEntry }),
+        write: (entry) => queueAudit(entry as AuditEntry),
         accepting: () => accepting,
       },
       forwardCancel: (worker, pid, secret) => send({ type: 'cancel', worker, pid, secret }),
@@ -121,6 +144,8 @@ async function runWorker(options: ServeOptions, baseLog: Logger, index: number):
     log.info('shutting down', { signal, sessions: composed.gateway.sessionCount });
     composed
       .close()
+      // The rows of the sessions just closed reach the primary before the worker exits.
+      .then(() => sendAudit())
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         log.error('shutdown failed', { err });
@@ -195,7 +220,7 @@ async function runPrimary(options: ServeOptions, count: number, log: Logger): Pr
             byIndex.get(msg.worker)?.send(msg satisfies PrimaryMessage);
             return;
           case 'audit':
-            audit?.writer.write(msg.entry);
+            for (const entry of msg.entries) audit?.writer.write(entry);
             return;
           case 'state':
             states.set(index, { revision: msg.revision, sessions: msg.sessions });

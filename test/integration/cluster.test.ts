@@ -2,11 +2,14 @@
 // client sees is the gateway's own (worker index in bits 22..29, never the upstream pid), and a
 // CancelRequest accepted by either worker cancels the session on the worker that owns it.
 import net from 'node:net';
+import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { describe, expect, inject, it } from 'vitest';
-import { startCliGateway } from '../harness/cli-gateway.js';
+import { createChdbSink } from '../../audit/sinks/chdb.js';
+import { verifySession } from '../../audit/verify.js';
+import { REPO_ROOT, startCliGateway } from '../harness/cli-gateway.js';
 
 const info = inject('pg');
 const SESSIONS = 8;
@@ -124,6 +127,62 @@ describe('cluster mode', () => {
     } finally {
       await client.end();
       await admin.end();
+    }
+  });
+
+  it("stores every statement of both workers in the primary's audit store, one chain per session", async () => {
+    await using gw = await startCliGateway(info, {
+      config: {
+        workers: 2,
+        policy: { disabled: false, bundle_dir: `${REPO_ROOT}/policy/example-bundle` },
+        audit: { enabled: true, chdb_path: 'audit-store', database: 'pgward' },
+      },
+    });
+    const clients: KeyedClient[] = [];
+    for (let i = 0; i < SESSIONS; i++) {
+      const client = new pg.Client({ connectionString: gw.url() }) as KeyedClient;
+      await client.connect();
+      clients.push(client);
+    }
+    // Connections are handed out in turn: both workers write records.
+    expect(new Set(clients.map((c) => workerOf(c.processID))).size).toBe(2);
+    const PER_SESSION = 5;
+    for (const client of clients)
+      for (let n = 0; n < PER_SESSION; n++)
+        await client.query(`select ${n} as n`).catch(() => null);
+    // Half the sessions end; the rest are still open when the cluster is told to stop.
+    for (const client of clients.slice(0, SESSIONS / 2)) await client.end();
+    for (const client of clients.slice(SESSIONS / 2)) client.on('error', () => undefined);
+    // Workers hand their last rows (the closes of the cut-off sessions) to the primary before they
+    // exit; the primary flushes its writer.
+    gw.child.kill('SIGTERM');
+    expect(await gw.exited).toEqual({ code: 0, signal: null });
+
+    const sink = createChdbSink({
+      path: path.join(gw.dir, 'audit-store'),
+      database: 'pgward',
+      retentionDays: 365,
+    });
+    try {
+      const sessions = await sink.select<{ session_id: string; n: string | number }>(
+        'SELECT session_id, count() AS n FROM {db:Identifier}.statements GROUP BY session_id',
+      );
+      expect(sessions).toHaveLength(SESSIONS);
+      for (const row of sessions) {
+        expect(Number(row.n)).toBe(PER_SESSION);
+        expect((await verifySession(sink, row.session_id)).ok).toBe(true);
+      }
+      // Each session opened and closed, the close carrying the chain's length.
+      const events = await sink.select<{ event: string; statement_count: string | number }>(
+        'SELECT event, statement_count FROM {db:Identifier}.session_events',
+      );
+      expect(events.filter((e) => e.event === 'opened')).toHaveLength(SESSIONS);
+      const closed = events.filter((e) => e.event === 'closed');
+      expect(closed.map((e) => Number(e.statement_count))).toEqual(
+        Array(SESSIONS).fill(PER_SESSION),
+      );
+    } finally {
+      await sink.close();
     }
   });
 });
