@@ -2,12 +2,12 @@
 // hash = sha256(prev_hash || canonical JSON of the record without prev_hash and hash),
 // where the first prev_hash is sha256(session_id). Tampering with any record breaks the chain.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './canonical.js';
 import { type SealedLine, sealStatement } from './encode.js';
 import type { StatementRecord, UnsealedStatementRecord } from './record.js';
 
-const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+const sha256Hex = (text: string): string => hash('sha256', text, 'hex');
 
 /** The prev_hash of a session's first record. */
 export const chainStart = (sessionId: string): string => sha256Hex(sessionId);
