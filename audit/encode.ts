@@ -69,6 +69,27 @@ export const SESSION_COLUMNS = [
 export const toChTime = (iso: string): string => iso.replace('T', ' ').replace('Z', '');
 
 const str = (value: string): string => JSON.stringify(value);
+
+/**
+ * JSON.stringify for the values that repeat from record to record (session fields, commands, normalized
+ * statements, table names): a bounded memo, emptied when full.
+ */
+const escaped = new Map<string, string>();
+const MEMO_ENTRIES = 8192;
+const MEMO_LENGTH = 512;
+
+function esc(value: string): string {
+  if (value.length > MEMO_LENGTH) return JSON.stringify(value);
+  let out = escaped.get(value);
+  if (out === undefined) {
+    if (escaped.size >= MEMO_ENTRIES) escaped.clear();
+    out = JSON.stringify(value);
+    escaped.set(value, out);
+  }
+  return out;
+}
+
+const escOrNull = (value: string | null): string => (value === null ? 'null' : esc(value));
 const strOrNull = (value: string | null): string =>
   value === null ? 'null' : JSON.stringify(value);
 
@@ -80,8 +101,9 @@ function num(value: number): string {
 const numOrNull = (value: number | null): string => (value === null ? 'null' : num(value));
 
 function strings(values: readonly string[]): string {
+  if (values.length === 0) return '[]';
   let out = '[';
-  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + JSON.stringify(values[i]);
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + esc(values[i] as string);
   return `${out}]`;
 }
 
@@ -191,35 +213,35 @@ export function sealStatement(
 ): SealedLine {
   const facts = factsJson(r);
   const ts = str(r.ts);
-  const sessionId = str(r.session_id);
-  const sub = str(r.identity_sub);
+  const sessionId = esc(r.session_id);
+  const sub = esc(r.identity_sub);
   const groups = strings(r.identity_groups);
-  const issuer = str(r.identity_issuer);
-  const via = str(r.identity_via);
-  const addr = str(r.client_addr);
-  const app = str(r.application_name);
-  const database = str(r.database);
-  const protocol = str(r.protocol);
+  const issuer = esc(r.identity_issuer);
+  const via = esc(r.identity_via);
+  const addr = esc(r.client_addr);
+  const app = esc(r.application_name);
+  const database = esc(r.database);
+  const protocol = esc(r.protocol);
   const index = num(r.statement_index);
   const count = num(r.statement_count);
-  const command = str(r.command);
+  const command = esc(r.command);
   const read = strings(r.tables_read);
   const written = strings(r.tables_written);
-  const statement = str(r.statement);
-  const form = str(r.statement_form);
+  const statement = esc(r.statement);
+  const form = esc(r.statement_form);
   const sha = str(r.sha256);
-  const fingerprint = str(r.fingerprint);
-  const outcome = str(r.outcome);
+  const fingerprint = esc(r.fingerprint);
+  const outcome = esc(r.outcome);
   const rules = strings(r.rule_ids);
   const wouldBlock = strings(r.would_block);
-  const reason = strOrNull(r.reason);
+  const reason = escOrNull(r.reason);
   const masked = strings(r.masked_columns);
   const rows = numOrNull(r.rows);
   const duration = num(r.duration_ms);
-  const sqlstate = strOrNull(r.sqlstate);
-  const revision = strOrNull(r.bundle_revision);
+  const sqlstate = escOrNull(r.sqlstate);
+  const revision = escOrNull(r.bundle_revision);
   const grants = strings(r.grant_ids);
-  const approval = strOrNull(r.approval_id);
+  const approval = escOrNull(r.approval_id);
   const seqText = num(seq);
   const hash = hashHex(
     `${prevHash}{"application_name":${app},"approval_id":${approval},"bundle_revision":${revision}` +
