@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { toError } from '../../lib/errors.js';
 import type { BundleManifest, BundleRevision, Decision, PolicyInput } from '../contracts.js';
 import { policyValidators, summarizeErrors } from '../schemas.js';
+import { withGrantIndex } from './grant-index.js';
 import {
   abiVersionProblem,
   hostBuiltins,
@@ -14,6 +15,7 @@ import {
   type WasmModule,
   wasm,
 } from './wasm-abi.js';
+import { type EvalFn, singleCallEval } from './wasm-eval.js';
 
 // The package's ESM entry exports only loadPolicy; loadPolicySync (used to rebuild an instance
 // inside a synchronous evaluate) lives on the CommonJS entry, so both come from there.
@@ -78,7 +80,7 @@ export function denyAll(reason: string, rule = 'policy.no_bundle'): Decision {
   };
 }
 
-type Instance = { readonly policy: LoadedPolicy; readonly entrypoint: number };
+type Instance = { readonly policy: LoadedPolicy; readonly run: EvalFn };
 
 export async function createEvaluator(
   bundle: EvaluatorBundle,
@@ -142,7 +144,7 @@ export async function createEvaluator(
     if (!('policy' in instance)) return failClosed(instance.message);
     let resultSet: unknown;
     try {
-      resultSet = instance.policy.evaluate(input, instance.entrypoint);
+      resultSet = instance.run(input);
     } catch (err) {
       report(fault('PGW_POLICY_EVAL_FAILED', `evaluation failed: ${toError(err).message}`, err));
       rebuild();
@@ -202,7 +204,7 @@ function prepare(policy: LoadedPolicy, data: unknown, maxPages: number): Instanc
     return fault('PGW_POLICY_DATA_REJECTED', 'data.json is not a JSON object');
   }
   try {
-    policy.setData(data);
+    policy.setData(withGrantIndex(data as Record<string, unknown>));
   } catch (err) {
     const detail =
       err instanceof RangeError ? `exceeds ${maxPages} memory pages` : toError(err).message;
@@ -212,7 +214,8 @@ function prepare(policy: LoadedPolicy, data: unknown, maxPages: number): Instanc
       err,
     );
   }
-  return { policy, entrypoint };
+  const run = singleCallEval(policy, entrypoint) ?? ((input) => policy.evaluate(input, entrypoint));
+  return { policy, run };
 }
 
 function fault(code: EvaluatorFaultCode, message: string, cause?: unknown): EvaluatorFault {

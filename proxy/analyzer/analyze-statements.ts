@@ -64,57 +64,78 @@ class Overlay {
   }
 }
 
-export function analyzeParsed(input: ParsedInput, ctx: AnalyzeContext): ParsedOutput {
-  const { sql, stmts, segments, aligned, maxDepth } = input;
-  const defaultPath = ctx.defaultSearchPath ?? POSTGRES_DEFAULT_PATH;
-  let path = ctx.searchPath;
-  const prepared = new Overlay(ctx.prepared);
-  const cursors = new Overlay(ctx.cursors);
-  const statements: AnalyzedStatement[] = [];
-  const reusable: CachedStatement[] = [];
-  let allReusable = aligned;
+/**
+ * The session state as the statements of one string change it, in order (a class: its methods
+ * are not closures re-created for every string analyzed).
+ */
+class StringState {
+  readonly prepared: Overlay;
+  readonly cursors: Overlay;
+  /** Lookups handed to each statement's walker. */
+  readonly preparedLookup: (name: string) => StoredBody | undefined;
+  readonly cursorLookup: (name: string) => StoredBody | undefined;
+  path: readonly string[];
 
-  const apply = (e: Effect): void => {
+  constructor(
+    ctx: AnalyzeContext,
+    private readonly defaultPath: readonly string[],
+  ) {
+    this.path = ctx.searchPath;
+    this.prepared = new Overlay(ctx.prepared);
+    this.cursors = new Overlay(ctx.cursors);
+    this.preparedLookup = this.prepared.get.bind(this.prepared);
+    this.cursorLookup = this.cursors.get.bind(this.cursors);
+  }
+
+  apply(e: Effect): void {
     switch (e.type) {
       case 'SetSearchPath':
-        path = e.path ?? defaultPath;
+        this.path = e.path ?? this.defaultPath;
         return;
       case 'Prepare':
-        prepared.set(e.name, { facts: e.facts, outputs: e.outputs });
+        this.prepared.set(e.name, { facts: e.facts, outputs: e.outputs });
         return;
       case 'Deallocate':
-        if (e.all || e.name === null) prepared.clear();
-        else prepared.set(e.name, null);
+        if (e.all || e.name === null) this.prepared.clear();
+        else this.prepared.set(e.name, null);
         return;
       case 'DeclareCursor':
-        cursors.set(e.name, { facts: e.facts, outputs: e.outputs });
+        this.cursors.set(e.name, { facts: e.facts, outputs: e.outputs });
         return;
       case 'CloseCursor':
-        if (e.all || e.name === null) cursors.clear();
-        else cursors.set(e.name, null);
+        if (e.all || e.name === null) this.cursors.clear();
+        else this.cursors.set(e.name, null);
         return;
       case 'Discard':
         if (e.target === 'all') {
-          path = defaultPath;
-          prepared.clear();
-          cursors.clear();
+          this.path = this.defaultPath;
+          this.prepared.clear();
+          this.cursors.clear();
         }
         return;
       default:
         assertNever(e, 'effect');
     }
-  };
+  }
+}
+
+export function analyzeParsed(input: ParsedInput, ctx: AnalyzeContext): ParsedOutput {
+  const { sql, stmts, segments, aligned, maxDepth } = input;
+  const state = new StringState(ctx, ctx.defaultSearchPath ?? POSTGRES_DEFAULT_PATH);
+  const statements: AnalyzedStatement[] = [];
+  const reusable: CachedStatement[] = [];
+  let allReusable = aligned;
 
   for (let i = 0; i < stmts.length; i++) {
     const seg = segments[i] as Segment;
     const text = sql.slice(seg.start, seg.end);
-    const statementPath = path;
+    const statementPath = state.path;
     const w: Walker = {
       b: new FactsBuilder(),
       path: statementPath,
       maxDepth,
-      prepared: (name) => prepared.get(name),
-      cursors: (name) => cursors.get(name),
+      prepared: state.preparedLookup,
+      cursors: state.cursorLookup,
       query: walkQuery,
       statement: walkStatement,
     };
@@ -123,7 +144,7 @@ export function analyzeParsed(input: ParsedInput, ctx: AnalyzeContext): ParsedOu
     const fingerprint = body.flags.includes('too_deep') ? '' : fingerprintOf(text);
     const facts = finishFacts(body, sha256(text), fingerprint, i, stmts.length);
     const effects = w.b.effects.map((e) => finishEffect(e, facts));
-    for (const e of effects) apply(e);
+    for (const e of effects) state.apply(e);
     const ok = aligned && seg.key !== null && isReusable(body, effects, w.b.literalDependent);
     const outputs = w.b.outputs;
     statements.push({

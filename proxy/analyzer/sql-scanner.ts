@@ -130,62 +130,83 @@ function endOfGap(sql: string, i: number): number {
   return j;
 }
 
+/** The key and segments built while one text is scanned. */
+class KeyBuilder {
+  readonly segments: Segment[] = [];
+  /** Where each segment's first and last token sit in the key: [start, end) pairs. */
+  readonly keySpans: number[] = [];
+  key = '';
+  /** sql[flushed, current position) is still pending, to be copied verbatim into the key. */
+  flushed = 0;
+  segStart = -1;
+  segEnd = 0;
+  literals: number[] = [];
+  maxParam = 0;
+  keyStart = 0;
+  keyEnd = 0;
+
+  constructor(private readonly sql: string) {}
+
+  /** Position in the key of text index `idx`, while sql[flushed, idx) is still pending verbatim. */
+  keyPos(idx: number): number {
+    return this.key.length + (idx - this.flushed);
+  }
+
+  closeSegment(): void {
+    if (this.segStart >= 0) {
+      this.segments.push({
+        start: this.segStart,
+        end: this.segEnd,
+        literals: this.literals,
+        maxParam: this.maxParam,
+        key: null,
+      });
+      this.keySpans.push(this.keyStart, this.keyEnd);
+    }
+    this.segStart = -1;
+    this.literals = [];
+    this.maxParam = 0;
+  }
+
+  token(start: number, end: number): void {
+    if (this.segStart < 0) {
+      this.segStart = start;
+      this.keyStart = this.keyPos(start);
+    }
+    this.segEnd = end;
+    this.keyEnd = this.keyPos(end);
+  }
+
+  replace(start: number, end: number, mark: string): void {
+    if (this.segStart < 0) {
+      this.segStart = start;
+      this.keyStart = this.keyPos(start);
+    }
+    this.key += this.sql.slice(this.flushed, start) + mark;
+    this.flushed = end;
+    this.literals.push(start, end);
+    this.segEnd = end;
+    this.keyEnd = this.key.length;
+  }
+
+  space(start: number, end: number): void {
+    this.key += `${this.sql.slice(this.flushed, start)} `;
+    this.flushed = end;
+  }
+}
+
 /**
  * Scans the whole string once. Never throws; malformed input yields `key: null` and segments
  * that run to the end of the text.
  */
 export function scanSql(sql: string): ScanResult {
   const n = sql.length;
-  const segments: Segment[] = [];
-  let key = '';
-  let flushed = 0;
+  // A class, not closures over locals: nothing but this object is created per scan.
+  const kb = new KeyBuilder(sql);
   let cacheable = true;
   let depth = 0;
   let maxParens = 0;
-  let segStart = -1;
-  let segEnd = 0;
-  let literals: number[] = [];
-  let maxParam = 0;
   let i = 0;
-  // Where each segment's first and last token sit in the key: [start, end) pairs.
-  const keySpans: number[] = [];
-  let keyStart = 0;
-  let keyEnd = 0;
-
-  /** Position in the key of text index `idx`, while sql[flushed, idx) is still pending verbatim. */
-  const keyPos = (idx: number) => key.length + (idx - flushed);
-  const closeSegment = () => {
-    if (segStart >= 0) {
-      segments.push({ start: segStart, end: segEnd, literals, maxParam, key: null });
-      keySpans.push(keyStart, keyEnd);
-    }
-    segStart = -1;
-    literals = [];
-    maxParam = 0;
-  };
-  const token = (start: number, end: number) => {
-    if (segStart < 0) {
-      segStart = start;
-      keyStart = keyPos(start);
-    }
-    segEnd = end;
-    keyEnd = keyPos(end);
-  };
-  const replace = (start: number, end: number, mark: string) => {
-    if (segStart < 0) {
-      segStart = start;
-      keyStart = keyPos(start);
-    }
-    key += sql.slice(flushed, start) + mark;
-    flushed = end;
-    literals.push(start, end);
-    segEnd = end;
-    keyEnd = key.length;
-  };
-  const space = (start: number, end: number) => {
-    key += `${sql.slice(flushed, start)} `;
-    flushed = end;
-  };
 
   while (i < n) {
     const c = sql.charCodeAt(i);
@@ -198,21 +219,21 @@ export function scanSql(sql: string): ScanResult {
       const j = endOfGap(sql, i);
       if (j < 0) {
         cacheable = false;
-        space(i, n);
+        kb.space(i, n);
         i = n;
       } else {
-        if (j - i > 1 || c !== 32) space(i, j);
+        if (j - i > 1 || c !== 32) kb.space(i, j);
         i = j;
       }
     } else if (c === 39) {
       const end = endOfQuoted(sql, i + 1, 39, false);
       if (end < 0) cacheable = false;
-      replace(i, end < 0 ? n : end, STRING_MARK);
+      kb.replace(i, end < 0 ? n : end, STRING_MARK);
       i = end < 0 ? n : end;
     } else if (c === 34) {
       const end = endOfQuoted(sql, i + 1, 34, false);
       if (end < 0) cacheable = false;
-      token(i, end < 0 ? n : end);
+      kb.token(i, end < 0 ? n : end);
       i = end < 0 ? n : end;
     } else if (isIdentStart(c)) {
       const next = sql.charCodeAt(i + 1);
@@ -220,61 +241,61 @@ export function scanSql(sql: string): ScanResult {
       if (next === 39 && (c === 69 || c === 101)) {
         const end = endOfQuoted(sql, i + 2, 39, true);
         if (end < 0) cacheable = false;
-        replace(i, end < 0 ? n : end, STRING_MARK);
+        kb.replace(i, end < 0 ? n : end, STRING_MARK);
         i = end < 0 ? n : end;
       } else if (next === 39 && (c === 66 || c === 98 || c === 88 || c === 120)) {
         const q = sql.indexOf("'", i + 2);
         if (q < 0) cacheable = false;
-        replace(i, q < 0 ? n : q + 1, STRING_MARK);
+        kb.replace(i, q < 0 ? n : q + 1, STRING_MARK);
         i = q < 0 ? n : q + 1;
       } else if (next === 39 && (c === 78 || c === 110)) {
         const end = endOfQuoted(sql, i + 2, 39, false);
         if (end < 0) cacheable = false;
-        replace(i, end < 0 ? n : end, STRING_MARK);
+        kb.replace(i, end < 0 ? n : end, STRING_MARK);
         i = end < 0 ? n : end;
       } else if (next === 38 && (c === 85 || c === 117) && sql.charCodeAt(i + 2) === 39) {
         const end = endOfQuoted(sql, i + 3, 39, false);
         if (end < 0) cacheable = false;
-        replace(i, end < 0 ? n : end, STRING_MARK);
+        kb.replace(i, end < 0 ? n : end, STRING_MARK);
         i = end < 0 ? n : end;
       } else if (next === 38 && (c === 85 || c === 117) && sql.charCodeAt(i + 2) === 34) {
         const end = endOfQuoted(sql, i + 3, 34, false);
         if (end < 0) cacheable = false;
-        token(i, end < 0 ? n : end);
+        kb.token(i, end < 0 ? n : end);
         i = end < 0 ? n : end;
       } else {
         let j = i + 1;
         while (j < n && isIdentCont(sql.charCodeAt(j))) j++;
-        token(i, j);
+        kb.token(i, j);
         i = j;
       }
     } else if (isDigit(c) || (c === 46 && isDigit(sql.charCodeAt(i + 1)))) {
       const end = endOfNumber(sql, i);
-      replace(i, end, NUMBER_MARK);
+      kb.replace(i, end, NUMBER_MARK);
       i = end;
     } else if (c === 36) {
       if (isDigit(sql.charCodeAt(i + 1))) {
         let j = i + 1;
         while (j < n && isDigit(sql.charCodeAt(j))) j++;
         const num = Number(sql.slice(i + 1, j));
-        if (num > maxParam) maxParam = num;
-        token(i, j);
+        if (num > kb.maxParam) kb.maxParam = num;
+        kb.token(i, j);
         i = j;
       } else {
         const len = dollarTagLength(sql, i);
         if (len === 0) {
-          token(i, i + 1);
+          kb.token(i, i + 1);
           i++;
         } else {
           const close = sql.indexOf(sql.slice(i, i + len), i + len);
           if (close < 0) cacheable = false;
           const end = close < 0 ? n : close + len;
-          replace(i, end, STRING_MARK);
+          kb.replace(i, end, STRING_MARK);
           i = end;
         }
       }
     } else if (c === 59) {
-      closeSegment();
+      kb.closeSegment();
       i++;
     } else {
       if (c === 40) {
@@ -283,13 +304,14 @@ export function scanSql(sql: string): ScanResult {
       } else if (c === 41 && depth > 0) depth--;
       // SECURITY: a marker character in the text itself could make two statements share a key.
       else if (c === 1 || c === 2) cacheable = false;
-      token(i, i + 1);
+      kb.token(i, i + 1);
       i++;
     }
   }
-  closeSegment();
+  kb.closeSegment();
+  const { segments, keySpans } = kb;
   if (!cacheable) return { key: null, segments, maxParens };
-  key += sql.slice(flushed);
+  const key = kb.key + sql.slice(kb.flushed);
   for (let k = 0; k < segments.length; k++) {
     const seg = segments[k] as Segment;
     seg.key = key.slice(keySpans[2 * k], keySpans[2 * k + 1]);

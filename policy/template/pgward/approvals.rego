@@ -39,16 +39,17 @@ trigger_enforced(t) if {
 
 enforced_triggers := {t | some t in trigger_hits; t.enforce}
 
-# identity_approvals: this identity's approvals for this database, with windows in seconds.
-identity_approvals contains {"approval": a, "from": utc_second(a.not_before), "until": utc_second(a.expires_at)} if {
-	some a in approvals
+# identity_approvals: this identity's approvals for this database, by position in
+# data.approvals, with windows in seconds.
+identity_approvals[i] := utc_window(a.not_before, a.expires_at) if {
+	some i, a in approvals
 	a.identity.sub == input.identity.sub
 	a.database == input.session.database
 }
 
-matching_approval_ids contains x.approval.id if {
-	some x in identity_approvals
-	x.approval.sha256 == input.statement.sha256
+matching_approval_ids contains approvals[i].id if {
+	some i, x in identity_approvals
+	approvals[i].sha256 == input.statement.sha256
 	x.from <= now_second
 	now_second < x.until
 }

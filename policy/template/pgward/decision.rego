@@ -43,7 +43,9 @@ else := "allowed"
 
 default allow := false
 
-allow if outcome in {"allowed", "masked"}
+allow if outcome == "allowed"
+
+allow if outcome == "masked"
 
 default approval := {"required": false, "id": null}
 

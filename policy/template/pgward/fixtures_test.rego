@@ -134,3 +134,15 @@ message_of(d, rule) := r.message if {
 }
 
 ops_delete := as_who(stmt(object.union(write("DELETE", "public", "orders", "delete", true), {"sha256": sha_delete})), "dana", ["ops"])
+
+# grant_index_of(grant_list) is the index the gateway derives from data.grants when it loads a
+# bundle (policy/decider/grant-index.ts), for grants with plain string subjects.
+grant_index_of(grant_list) := {
+	"subjects": {s: [i | some i, g in grant_list; g.subject.sub == s] | some g in grant_list; s := g.subject.sub},
+	"groups": {s: [i | some i, g in grant_list; g.subject.group == s] | some g in grant_list; s := g.subject.group},
+	"other": [],
+}
+
+decide_indexed(inp, grant_list, index) := d if {
+	d := pgward.decision with input as inp with data.grants as grant_list with data.grant_index as index with data.approvals as []
+}

@@ -2,9 +2,31 @@
 # matches only while not_before <= now < expires_at, compared in whole seconds.
 package pgward
 
-# identity_grants: this identity's grants for this database, with their windows in seconds.
-identity_grants contains {"grant": g, "from": utc_second(g.not_before), "until": utc_second(g.expires_at)} if {
-	some g in grants
+# grant_candidates: positions in data.grants of the grants that may name this identity. The
+# gateway derives data.grant_index (subject and group -> positions) from data.grants when it
+# loads a bundle, so that a statement looks at its identity's grants only; without an index
+# (opa test, opa eval) every grant is a candidate. identity_grants checks each candidate in
+# full: the index narrows the search, it never decides.
+grant_candidates contains i if some i in data.grant_index.subjects[input.identity.sub]
+
+grant_candidates contains i if {
+	some group in input.identity.groups
+	some i in data.grant_index.groups[group]
+}
+
+grant_candidates contains i if some i in data.grant_index.other
+
+grant_candidates contains i if {
+	not data.grant_index
+	some i, _ in grants
+}
+
+# identity_grants: this identity's grants for this database, by position in data.grants, with
+# their windows in seconds. Grants are keyed by position and looked up by it, so that no set or
+# object of the hot path hashes or compares whole grants.
+identity_grants[i] := utc_window(g.not_before, g.expires_at) if {
+	some i in grant_candidates
+	g := grants[i]
 	g.database == input.session.database
 	subject_matches(g.subject)
 }
@@ -13,8 +35,9 @@ subject_matches(subject) if subject.sub == input.identity.sub
 
 subject_matches(subject) if subject.group in input.identity.groups
 
-active_grants contains x.grant if {
-	some x in identity_grants
+# active_grants: position in data.grants -> grant, for the grants whose window holds now.
+active_grants[i] := grants[i] if {
+	some i, x in identity_grants
 	x.from <= now_second
 	now_second < x.until
 }
@@ -41,17 +64,23 @@ covered_needs := {c.need | some c in coverage}
 
 function_name(f) := parts[count(parts) - 1] if parts := split(f, ".")
 
-# risky_functions: names the file and server guardrails list; never implicitly allowed, so they
-# need an explicit grant even when their guardrail is shadowed or removed.
-risky_functions contains name if {
+# called_functions: each function the statement calls -> its unqualified name, split once.
+called_functions[f] := function_name(f) if some f in input.statement.functions
+
+# listed_functions[id]: the names the file and server guardrails list, as sets (looked up, not
+# scanned, for every function called). Never implicitly allowed, so they need an explicit grant
+# even when their guardrail is shadowed or removed.
+listed_functions[id] := {name | some name in guardrails[id].functions} if {
 	some id in ["guardrail.file_functions", "guardrail.server_functions"]
-	some name in guardrails[id].functions
 }
+
+risky_function(name) if listed_functions[_][name]
 
 implicit_function(f) if {
 	some s in implicit_function_schemas
 	startswith(f, concat("", [s, "."]))
-	not function_name(f) in risky_functions
+	name := called_functions[f]
+	not risky_function(name)
 }
 
 function_pattern_matches(pattern, f) if pattern == f
@@ -86,7 +115,7 @@ access_hits contains {"rule": "access.no_grant", "message": msg} if {
 access_hits contains {"rule": "access.table", "message": msg} if {
 	count(active_grants) > 0
 	some need in needed
-	not need in covered_needs
+	not covered_needs[need]
 	msg := concat("", [upper(need.action), " on ", need.schema, ".", need.table, " is not granted to ", input.identity.sub])
 }
 

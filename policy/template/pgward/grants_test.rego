@@ -197,3 +197,43 @@ test_sensitive_catalog_read_needs_a_grant if {
 	not d.allow
 	"access.table" in rule_ids(d)
 }
+
+# The grant index (data.grant_index, derived by the gateway) narrows the grants a statement looks
+# at; it never changes a decision, and a grant it names is still checked in full.
+index_cases := [
+	base_input,
+	as_who(base_input, "mallory", []),
+	as_who(base_input, "svc-reporting", ["analytics", "ops"]),
+	as_who(stmt(reads("reporting", "daily", ["day"])), "bi-bot", ["analytics"]),
+	as_who(stmt(write("DELETE", "public", "orders", "delete", true)), "dana", ["ops"]),
+	as_who(stmt(reads("public", "customers", ["email"])), "alice", ["support"]),
+	object.union(base_input, {"session": {"database": "billing_db"}}),
+	at(base_input, "2026-11-24T12:00:00Z"),
+	at(as_who(base_input, "bi-bot", ["analytics"]), "2026-11-24T07:59:59Z"),
+]
+
+test_indexed_decisions_equal_the_scan if {
+	every inp in index_cases {
+		decide_indexed(inp, fixture_grants, grant_index_of(fixture_grants)) == decide(inp)
+	}
+}
+
+test_index_entry_for_another_subject_grants_nothing if {
+	index := {"subjects": {"mallory": [0]}, "groups": {"mallory": [0, 1, 2, 3]}, "other": [0]}
+	d := decide_indexed(as_who(base_input, "mallory", ["mallory"]), fixture_grants, index)
+	d.outcome == "blocked"
+	rule_ids(d) == {"access.no_grant"}
+}
+
+test_grant_left_out_of_the_index_is_not_looked_at if {
+	index := {"subjects": {}, "groups": {}, "other": []}
+	d := decide_indexed(base_input, fixture_grants, index)
+	rule_ids(d) == {"access.no_grant"}
+}
+
+test_other_grants_are_always_candidates if {
+	index := {"subjects": {}, "groups": {}, "other": [0]}
+	d := decide_indexed(base_input, fixture_grants, index)
+	d.allow
+	d.grant_ids == ["g-reporting"]
+}

@@ -11,8 +11,8 @@ guardrail_enforced(id) if {
 } else := false
 
 guardrail_hits contains {"rule": "guardrail.ddl", "message": msg} if {
-	some f in flags
-	f in {"ddl", "create_table_as", "select_into"}
+	some f in ["ddl", "create_table_as", "select_into"]
+	flags[f]
 	configured("guardrail.ddl")
 	msg := concat("", [input.statement.command, objects_text, tables_text, " is DDL; schema changes go through migrations, not the gateway"])
 }
@@ -36,70 +36,70 @@ any_write_action(action) if {
 }
 
 guardrail_hits contains {"rule": "guardrail.alter_system", "message": "ALTER SYSTEM changes the server configuration and is not allowed"} if {
-	"alter_system" in flags
+	flags.alter_system
 	configured("guardrail.alter_system")
 }
 
 guardrail_hits contains {"rule": "guardrail.copy_program", "message": msg} if {
-	"copy_program" in flags
+	flags.copy_program
 	configured("guardrail.copy_program")
 	msg := concat("", ["COPY", tables_text, " with PROGRAM runs a shell command on the database server"])
 }
 
 guardrail_hits contains {"rule": "guardrail.copy_file", "message": msg} if {
-	"copy_file" in flags
+	flags.copy_file
 	configured("guardrail.copy_file")
 	msg := concat("", ["COPY", tables_text, " to or from a server file is not allowed; use COPY TO STDOUT or FROM STDIN"])
 }
 
 guardrail_hits contains {"rule": "guardrail.file_functions", "message": msg} if {
-	some f in input.statement.functions
-	function_name(f) in guardrails["guardrail.file_functions"].functions
+	some f, name in called_functions
+	listed_functions["guardrail.file_functions"][name]
 	msg := concat("", ["function ", f, " reads or writes files on the database server"])
 }
 
 guardrail_hits contains {"rule": "guardrail.file_functions", "message": "a function that reads or writes server files is called"} if {
-	"file_function" in flags
+	flags.file_function
 	configured("guardrail.file_functions")
 	not listed_function_called("guardrail.file_functions")
 }
 
 guardrail_hits contains {"rule": "guardrail.server_functions", "message": msg} if {
-	some f in input.statement.functions
-	function_name(f) in guardrails["guardrail.server_functions"].functions
+	some f, name in called_functions
+	listed_functions["guardrail.server_functions"][name]
 	msg := concat("", ["function ", f, " acts on the server, other sessions or other databases"])
 }
 
 guardrail_hits contains {"rule": "guardrail.server_functions", "message": "a function that acts on the server or other sessions is called"} if {
-	"server_function" in flags
+	flags.server_function
 	configured("guardrail.server_functions")
 	not listed_function_called("guardrail.server_functions")
 }
 
 listed_function_called(id) if {
-	some f in input.statement.functions
-	function_name(f) in guardrails[id].functions
+	some name in called_functions
+	listed_functions[id][name]
 }
 
 guardrail_hits contains {"rule": "guardrail.role_change", "message": msg} if {
-	"role_change" in flags
+	flags.role_change
 	configured("guardrail.role_change")
 	msg := concat("", [input.statement.command, objects_text, " changes roles, which is not allowed"])
 }
 
 guardrail_hits contains {"rule": "guardrail.grant_revoke", "message": msg} if {
-	"grant_revoke" in flags
+	flags.grant_revoke
 	configured("guardrail.grant_revoke")
 	msg := concat("", [input.statement.command, objects_text, " changes privileges, which is not allowed"])
 }
 
 guardrail_hits contains {"rule": "guardrail.session_authorization", "message": "SET SESSION AUTHORIZATION is not allowed"} if {
-	"session_authorization" in flags
+	flags.session_authorization
 	configured("guardrail.session_authorization")
 }
 
 guardrail_hits contains {"rule": "guardrail.search_path", "message": "changing search_path is not allowed; schema-qualify names instead"} if {
-	"search_path_change" in flags
+	flags.search_path_change
 	configured("guardrail.search_path")
 }
 
@@ -110,36 +110,36 @@ guardrail_hits contains {"rule": "guardrail.settings", "message": msg} if {
 	some s in input.statement.settings
 	configured("guardrail.settings")
 	name := lower(s.name)
-	not name in settings_judged_elsewhere
+	not settings_judged_elsewhere[name]
 	not name in guardrails["guardrail.settings"].allowed
 	msg := concat("", ["changing setting ", name, " is not allowed"])
 }
 
 guardrail_hits contains {"rule": "guardrail.settings", "message": "set_config() on a setting the gateway cannot see is not allowed"} if {
-	"set_config" in flags
+	flags.set_config
 	configured("guardrail.settings")
 	count(object.get(input.statement, "settings", [])) == 0
 }
 
 guardrail_hits contains {"rule": "guardrail.do_block", "message": "DO blocks run procedural code the gateway cannot inspect"} if {
-	"do_block" in flags
+	flags.do_block
 	configured("guardrail.do_block")
 }
 
 guardrail_hits contains {"rule": "guardrail.dynamic_sql", "message": "dynamic SQL cannot be inspected by the gateway"} if {
-	"dynamic_sql" in flags
+	flags.dynamic_sql
 	configured("guardrail.dynamic_sql")
 }
 
 guardrail_hits contains {"rule": "guardrail.sql_prepare", "message": msg} if {
-	some f in flags
-	f in {"prepare", "execute"}
+	some f in ["prepare", "execute"]
+	flags[f]
 	configured("guardrail.sql_prepare")
 	msg := concat("", ["SQL-level ", input.statement.command, " hides the statement that runs; use the extended protocol instead"])
 }
 
 guardrail_hits contains {"rule": "guardrail.maintenance", "message": msg} if {
-	"maintenance" in flags
+	flags.maintenance
 	configured("guardrail.maintenance")
 	msg := concat("", [input.statement.command, objects_text, tables_text, " is a maintenance command and is not allowed"])
 }
@@ -197,10 +197,10 @@ explain_max_rows := cfg.max_rows if {
 
 # Fail closed, always enforced: what the analyzer could not understand, and malformed input.
 fail_closed_hits contains {"rule": "guardrail.parse_error", "message": "the statement could not be parsed and is denied (fail closed)"} if {
-	"parse_error" in flags
+	flags.parse_error
 }
 
-fail_closed_hits contains {"rule": "guardrail.unknown_node", "message": unknown_message} if "unknown_node" in flags
+fail_closed_hits contains {"rule": "guardrail.unknown_node", "message": unknown_message} if flags.unknown_node
 
 fail_closed_hits contains {"rule": "guardrail.unknown_node", "message": unknown_message} if input.statement.command == "UNKNOWN"
 
@@ -210,7 +210,7 @@ unknown_message := concat("", [
 ])
 
 fail_closed_hits contains {"rule": "guardrail.too_deep", "message": "the statement is nested too deeply to analyze and is denied (fail closed)"} if {
-	"too_deep" in flags
+	flags.too_deep
 }
 
 fail_closed_hits contains {"rule": "policy.invalid_time", "message": "input.now is not a UTC RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS[.fff]Z); denied (fail closed)"} if {

@@ -2,6 +2,8 @@
 # malformed input fail closed instead of matching nothing and slipping through.
 package pgward
 
+# flags: the statement's flags as a set. Rules test one with a lookup (flags.ddl), which is
+# constant time in the compiled policy, where `"ddl" in flags` would walk the set.
 flags := {f | some f in input.statement.flags}
 
 write_action_grants := {
@@ -22,12 +24,12 @@ needed contains {"schema": r.schema, "table": r.table, "action": "select"} if {
 # implicit_catalog_read: catalog relations drivers read for metadata (types, columns) need no grant.
 # Only plain reads qualify; COPY of a catalog still needs one.
 implicit_catalog_read(r) if {
-	not "copy_to_stdout" in flags
+	not flags.copy_to_stdout
 	concat(".", [r.schema, r.table]) in implicit_catalog_reads
 }
 
 needed contains {"schema": r.schema, "table": r.table, "action": "copy"} if {
-	"copy_to_stdout" in flags
+	flags.copy_to_stdout
 	some r in input.statement.reads
 }
 
@@ -102,7 +104,7 @@ well_typed contains concat(".", ["statement", field]) if {
 input_problems contains field if {
 	not input_well_formed
 	some field in required_fields
-	not field in well_typed
+	not well_typed[field]
 }
 
 input_problems contains "statement.reads[]" if {

@@ -8,7 +8,7 @@ mask[column] := method if {
 	c != "*"
 	column := concat(".", [r.schema, r.table, c])
 	method := masking[column]
-	not column in mask_exempt
+	not mask_exempt[column]
 }
 
 mask[column] := method if {
@@ -17,7 +17,7 @@ mask[column] := method if {
 	prefix := concat("", [r.schema, ".", r.table, "."])
 	some column, method in masking
 	startswith(column, prefix)
-	not column in mask_exempt
+	not mask_exempt[column]
 }
 
 # Inference protection: a predicate (WHERE, JOIN, GROUP BY, HAVING, ORDER BY, window, DISTINCT,
@@ -38,7 +38,7 @@ predicate_masks contains [column, method] if {
 	some column in object.get(input.statement, "predicate_columns", [])
 	not endswith(column, ".*")
 	method := masking[column]
-	not column in mask_exempt
+	not mask_exempt[column]
 }
 
 predicate_masks contains [column, method] if {
@@ -47,7 +47,7 @@ predicate_masks contains [column, method] if {
 	prefix := trim_suffix(p, "*")
 	some column, method in masking
 	startswith(column, prefix)
-	not column in mask_exempt
+	not mask_exempt[column]
 }
 
 inference_hits contains {"rule": "masking.inference", "message": msg} if {
