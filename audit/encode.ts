@@ -5,11 +5,8 @@
 import { canonicalJson } from './canonical.js';
 import type { SessionRecord, StatementRecord, UnsealedStatementRecord } from './record.js';
 
-/** The statements table's columns in the order of a row line (schemas/clickhouse/001_init.sql). */
-export const STATEMENT_COLUMNS = [
-  'ts',
-  'session_id',
-  'seq',
+/** Who and where: the columns both tables carry after their first three, in this order. */
+const SESSION_PARTY = [
   'identity_sub',
   'identity_groups',
   'identity_issuer',
@@ -17,6 +14,14 @@ export const STATEMENT_COLUMNS = [
   'client_addr',
   'application_name',
   'database',
+] as const satisfies readonly (keyof StatementRecord & keyof SessionRecord)[];
+
+/** The statements table's columns in the order of a row line (schemas/clickhouse/001_init.sql). */
+export const STATEMENT_COLUMNS = [
+  'ts',
+  'session_id',
+  'seq',
+  ...SESSION_PARTY,
   'protocol',
   'statement_index',
   'statement_count',
@@ -49,13 +54,7 @@ export const SESSION_COLUMNS = [
   'ts',
   'session_id',
   'event',
-  'identity_sub',
-  'identity_groups',
-  'identity_issuer',
-  'identity_via',
-  'client_addr',
-  'application_name',
-  'database',
+  ...SESSION_PARTY,
   'tls',
   'reason',
   'sqlstate',

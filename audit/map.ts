@@ -165,20 +165,13 @@ export function toStatementRecords(
     }
   }
   const event = done.event;
-  // Every record is one object literal with every field in one order: the hot path builds no spreads.
   if (event === null) {
+    // A request passed without judging it (rare): no facts, no decision.
     const result = done.results[0];
     return [
       {
         ts,
-        session_id: session.id,
-        identity_sub: session.identity.sub,
-        identity_groups: groups,
-        identity_issuer: session.identity.issuer,
-        identity_via: session.identity.via,
-        client_addr: session.clientAddr,
-        application_name: session.applicationName,
-        database: session.database,
+        ...identityColumns(session),
         duration_ms: durationMs,
         statement_form: options.statementText,
         protocol: 'unknown',
@@ -218,6 +211,7 @@ export function toStatementRecords(
     else outcome = decision?.outcome === 'masked' ? 'masked' : 'allowed';
     const enforced = enforcedRules(decision);
     if (!verdict.allow) enforced.push(verdict.denial?.rule ?? 'policy.denied');
+    // One object literal with every field in one order: the hot path builds no spreads.
     out.push({
       ts,
       session_id: session.id,
