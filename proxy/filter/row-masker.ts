@@ -1,8 +1,9 @@
-// Masks result rows: a RowDescription plus the statement's mask plan and output lineage become a per-field
-// plan; DataRows are rewritten field by field. Fields whose origin cannot be proven are masked.
+// Plans the masking of result rows: a RowDescription plus the statement's mask plan and output lineage
+// become a per-field plan (row-writer.ts rewrites the DataRows). Fields whose origin cannot be proven are
+// masked.
 
 import type { ColumnOrigins } from './column-origins.js';
-import { isTextLike, type Masker, type MaskMethod } from './mask-methods.js';
+import type { MaskMethod } from './mask-methods.js';
 
 /** Lineage of one output column, as the analyzer reports it (sources are schema.table.column or schema.table.*). */
 export type OutputLineage =
@@ -194,70 +195,4 @@ export function planFields(
   });
   if (!any) return null;
   return { methods, types: fields.map((f) => f.typeOid), masked };
-}
-
-const NULL_FIELD = Buffer.from([0xff, 0xff, 0xff, 0xff]);
-
-/**
- * Per field, the replacement bytes when they do not depend on the value (redact, null, and any method on
- * a non-text type), computed once per plan; undefined where the value is needed (hash, partial, email).
- */
-const constants = new WeakMap<FieldPlan, (Buffer | undefined)[]>();
-
-function constantsOf(plan: FieldPlan, count: number, masker: Masker): (Buffer | undefined)[] {
-  let out = constants.get(plan);
-  if (out !== undefined && out.length >= count) return out;
-  out = [];
-  for (let i = 0; i < count; i++) {
-    const method = plan.all ?? plan.methods[i] ?? null;
-    const type = plan.types[i] ?? 0;
-    if (method === null) out.push(undefined);
-    else if (method === 'null' || !isTextLike(type)) out.push(NULL_FIELD);
-    else if (method === 'redact') out.push(lengthPrefixed(masker.mask('redact', '', type) ?? ''));
-    else out.push(undefined);
-  }
-  constants.set(plan, out);
-  return out;
-}
-
-/** Rewrites one DataRow body per the plan; returns the whole new message. */
-export function maskDataRow(body: Buffer, plan: FieldPlan, masker: Masker): Buffer {
-  const count = body.readInt16BE(0);
-  const fixed = constantsOf(plan, count, masker);
-  const parts: Buffer[] = new Array(count);
-  let size = 2;
-  let pos = 2;
-  for (let i = 0; i < count; i++) {
-    const len = body.readInt32BE(pos);
-    const end = len < 0 ? pos + 4 : pos + 4 + len;
-    const method = plan.all ?? plan.methods[i] ?? null;
-    let field: Buffer;
-    if (method === null || len < 0) field = body.subarray(pos, end);
-    else {
-      const constant = fixed[i];
-      if (constant !== undefined) field = constant;
-      else {
-        const value = masker.mask(method, body.toString('utf8', pos + 4, end), plan.types[i] ?? 0);
-        field = value === null ? NULL_FIELD : lengthPrefixed(value);
-      }
-    }
-    parts[i] = field;
-    size += field.length;
-    pos = end;
-  }
-  const out = Buffer.allocUnsafe(5 + size);
-  out[0] = 0x44;
-  out.writeInt32BE(4 + size, 1);
-  out.writeInt16BE(count, 5);
-  let at = 7;
-  for (let i = 0; i < count; i++) at += parts[i]!.copy(out, at);
-  return out;
-}
-
-function lengthPrefixed(value: string): Buffer {
-  const bytes = Buffer.from(value, 'utf8');
-  const out = Buffer.allocUnsafe(4 + bytes.length);
-  out.writeInt32BE(bytes.length, 0);
-  bytes.copy(out, 4);
-  return out;
 }

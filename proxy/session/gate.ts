@@ -25,13 +25,13 @@ import type { Masker, MaskMethod } from '../filter/mask-methods.js';
 import {
   type FieldPlan,
   lineageMethod,
-  maskDataRow,
   missingOrigins,
   type OutputLineage,
   parseRowDescription,
   planFields,
   staleOrigins,
 } from '../filter/row-masker.js';
+import { type RowSink, writeMaskedRows } from '../filter/row-writer.js';
 import type { Explainer } from '../upstream/explainer.js';
 import { type ClientError, clientErrors } from '../wire/client-errors.js';
 import {
@@ -441,10 +441,13 @@ export class StatementGate {
     return maskCopyData(body, plan, this.#filter?.masker ?? NULL_MASKER);
   }
 
-  /** Rewrites one DataRow per the plan rowPlan() returned. */
-  maskRow(body: Buffer, plan: FieldPlan): Buffer {
+  /**
+   * Writes the DataRows `src[start, end)` (whole messages) rewritten per the plan rowPlan() returned into
+   * `out`; false when a row is malformed (it is not written).
+   */
+  maskRows(src: Buffer, start: number, end: number, plan: FieldPlan, out: RowSink): boolean {
     // A plan exists only when a filter does (rowPlan returns MASK_EVERYTHING otherwise, which needs no masker).
-    return maskDataRow(body, plan, this.#filter?.masker ?? NULL_MASKER);
+    return writeMaskedRows(src, start, end, plan, this.#filter?.masker ?? NULL_MASKER, out);
   }
 
   /** Upstream ParseComplete, BindComplete or CloseComplete: the oldest such operation took effect. */

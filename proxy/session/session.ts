@@ -8,10 +8,12 @@ import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../auth/authenticator.js';
 import type { CancelKey } from '../cancel/cancel-keys.js';
 import type { CopyPlan } from '../filter/copy-masker.js';
+import type { FieldPlan } from '../filter/row-masker.js';
 import type { UpstreamConnection } from '../upstream/connect-upstream.js';
 import { parameterStatus, TransactionStatus } from '../wire/backend-messages.js';
 import { type ClientError, clientErrors } from '../wire/client-errors.js';
 import { Disposition, dispositionTable, Framer, withDispositions } from '../wire/framer.js';
+import { Outbound } from '../wire/outbound.js';
 import type { GateAction, StatementGate } from './gate.js';
 
 export type SessionId = string & { readonly __brand: 'SessionId' };
@@ -85,8 +87,15 @@ const GATED_SERVER_TABLE = withDispositions(SERVER_TABLE, {
   s: I,
 });
 
-/** While a masked request is in flight, every DataRow is inspected too. */
-const MASKING_SERVER_TABLE = withDispositions(GATED_SERVER_TABLE, { D: I, H: I, d: I });
+/**
+ * While a masked request is in flight, every DataRow is rewritten (masked into the outbound slab) and the
+ * COPY messages are inspected too.
+ */
+const MASKING_SERVER_TABLE = withDispositions(GATED_SERVER_TABLE, {
+  D: Disposition.rewrite,
+  H: I,
+  d: I,
+});
 const ERROR_RESPONSE = 0x45;
 const NOTIFICATION_RESPONSE = 0x41;
 const COMMAND_COMPLETE = 0x43;
@@ -153,7 +162,8 @@ export class Session {
   #bytesOut = 0;
   #closedWith: { readonly reason: string; readonly sqlstate: string | null } | null = null;
   #outToServer: Buffer[] = [];
-  #outToClient: Buffer[] = [];
+  /** Bytes for the client: relayed slices and rewritten rows, in order. */
+  readonly #toClient = new Outbound();
   /** Asynchronous messages for the client, sent at the next backend message boundary. */
   readonly #notices: Buffer[] = [];
   /** Client messages held by the gate (a row estimate, an approval wait): the session is not idle. */
@@ -187,8 +197,10 @@ export class Session {
       this.#gate === null ? SERVER_TABLE : GATED_SERVER_TABLE,
       { maxInspectLength: limits.maxBackendMessageBytes, maxForwardLength: 0x7fffffff },
       {
-        forward: (bytes) => this.#outToClient.push(bytes),
+        forward: (bytes) => this.#toClient.push(bytes),
         message: (type, body, raw) => this.#onServerMessage(type, body, raw),
+        // Only DataRows are rewritten (MASKING_SERVER_TABLE, used with a gate only).
+        rewrite: (_type, src, start, end) => this.#onServerRows(this.#gate!, src, start, end),
         fault: (err) => {
           deps.log.error('upstream protocol fault', { session: info.id, err });
           this.close(clientErrors.internal(info.id), 'upstream protocol fault');
@@ -265,7 +277,7 @@ export class Session {
   #flushNotices(): void {
     // Never inside a backend message the framer is still forwarding piece by piece.
     if (this.#notices.length === 0 || !this.#fromServer.atBoundary) return;
-    this.#outToClient.push(...this.#notices.splice(0));
+    for (const notice of this.#notices.splice(0)) this.#toClient.push(notice);
     this.#flushToClient();
   }
 
@@ -332,14 +344,16 @@ export class Session {
       this.close(clientErrors.adminShutdown(), 'shutdown');
   }
 
-  #write(socket: Socket, parts: Buffer[]): boolean {
+  /** Writes `parts` in order; `sent` (if given) is called once the socket is done with all of them. */
+  #write(socket: Socket, parts: Buffer[], sent?: () => void): boolean {
     const merged = mergeAdjacent(parts);
     parts.length = 0;
     if (socket.destroyed) return true;
-    if (merged.length === 1) return socket.write(merged[0]!);
+    if (merged.length === 1) return socket.write(merged[0]!, sent);
     socket.cork();
     let ok = true;
-    for (const part of merged) ok = socket.write(part);
+    for (let i = 0; i < merged.length; i++)
+      ok = socket.write(merged[i]!, i === merged.length - 1 ? sent : undefined);
     socket.uncork();
     return ok;
   }
@@ -419,7 +433,8 @@ export class Session {
       this.#txStatus = body[0]!;
       this.#gate?.onReady(this.#txStatus);
       this.#syncServerTable();
-      this.#outToClient.push(raw);
+      this.#toClient.push(raw);
+      this.#toClient.release();
       return;
     }
     if (type === NOTIFICATION_RESPONSE) {
@@ -427,10 +442,10 @@ export class Session {
       if (body.length >= 4 && body.readInt32BE(0) === this.#upstreamPid) {
         const copy = Buffer.from(raw);
         copy.writeInt32BE(this.#deps.cancelKey.pid, 5);
-        this.#outToClient.push(copy);
+        this.#toClient.push(copy);
         return;
       }
-      this.#outToClient.push(raw);
+      this.#toClient.push(raw);
       return;
     }
     if (
@@ -445,7 +460,7 @@ export class Session {
       (type === PARSE_COMPLETE || type === BIND_COMPLETE || type === CLOSE_COMPLETE)
     ) {
       this.#gate.onServerAck(type);
-      this.#outToClient.push(raw);
+      this.#toClient.push(raw);
       return;
     }
     if (this.#gate !== null && (type === COPY_OUT_RESPONSE || type === COPY_DATA)) {
@@ -458,41 +473,56 @@ export class Session {
     ) {
       this.#gate.onServerCompletion(type, body);
       this.#copyPlan = null;
-      this.#outToClient.push(raw);
+      this.#toClient.push(raw);
       return;
     }
     if (type === ERROR_RESPONSE && this.#gate !== null) {
-      this.#outToClient.push(this.#gate.onServerError(body) ?? raw);
+      this.#toClient.push(this.#gate.onServerError(body) ?? raw);
       return;
     }
     if (type === PARAMETER_STATUS) {
       const nameEnd = body.indexOf(0);
       // SECURITY: the upstream role name must not reach the client.
       if (nameEnd > 0 && body.toString('latin1', 0, nameEnd) === 'session_authorization') {
-        this.#outToClient.push(parameterStatus('session_authorization', this.info.identity.sub));
+        this.#toClient.push(parameterStatus('session_authorization', this.info.identity.sub));
         return;
       }
     }
-    this.#outToClient.push(raw);
+    this.#toClient.push(raw);
   }
 
   #onResultMessage(gate: StatementGate, type: number, body: Buffer, raw: Buffer): void {
     if (type === ROW_DESCRIPTION) gate.onServerRowDescription(body);
     else if (type === NO_DATA) gate.onServerNoData();
     else {
-      const plan = gate.rowPlan();
-      if (plan instanceof Promise) {
-        // Column origins are being loaded: hold this row and everything after it, in order.
-        const kept = Buffer.from(raw);
-        this.#hold(plan, () => this.#onResultMessage(gate, type, kept.subarray(5), kept));
-        return;
-      }
-      if (plan !== null) {
-        this.#outToClient.push(gate.maskRow(body, plan));
-        return;
-      }
+      this.#onServerRows(gate, raw, 0, raw.length);
+      return;
     }
-    this.#outToClient.push(raw);
+    this.#toClient.push(raw);
+  }
+
+  /**
+   * DataRows while masking, back to back in `src[start, end)` (one result set: nothing else comes between
+   * them); the masking table hands them over as offsets into the chunk.
+   */
+  #onServerRows(gate: StatementGate, src: Buffer, start: number, end: number): void {
+    const plan = gate.rowPlan();
+    if (plan instanceof Promise) {
+      // Column origins are being loaded: hold these rows and everything after them, in order.
+      const kept = Buffer.from(src.subarray(start, end));
+      this.#hold(plan, () => this.#onServerRows(gate, kept, 0, kept.length));
+      return;
+    }
+    if (plan === null) this.#toClient.push(src.subarray(start, end));
+    else this.#maskRows(gate, src, start, end, plan);
+  }
+
+  #maskRows(gate: StatementGate, src: Buffer, start: number, end: number, plan: FieldPlan): void {
+    // SECURITY: a row the masker cannot read is never passed on; the session ends.
+    if (!gate.maskRows(src, start, end, plan, this.#toClient)) {
+      this.#deps.log.error('malformed DataRow from upstream', { session: this.info.id });
+      this.close(clientErrors.internal(this.info.id), 'upstream protocol fault');
+    }
   }
 
   #copyPlan: CopyPlan | null = null;
@@ -505,11 +535,11 @@ export class Session {
         return;
       }
       this.#copyPlan = plan;
-      this.#outToClient.push(raw);
+      this.#toClient.push(raw);
       return;
     }
     const masked = this.#copyPlan === null ? null : gate.maskCopy(body, this.#copyPlan);
-    this.#outToClient.push(masked ?? raw);
+    this.#toClient.push(masked ?? raw);
   }
 
   /** Holds the upstream stream (this message and all after it, in order) until `wait` settles. */
@@ -542,9 +572,11 @@ export class Session {
   }
 
   #flushToClient(): void {
-    if (this.#outToClient.length > 0) {
-      for (const part of this.#outToClient) this.#bytesOut += part.length;
-      if (!this.#write(this.#client, this.#outToClient)) this.#upstream.pause();
+    if (!this.#toClient.empty) {
+      const { parts, sent } = this.#toClient.take();
+      for (const part of parts) this.#bytesOut += part.length;
+      // Writes complete in order: the last one's callback means every part has left.
+      if (!this.#write(this.#client, parts, sent)) this.#upstream.pause();
     }
   }
 

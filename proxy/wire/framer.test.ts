@@ -380,3 +380,162 @@ describe('Framer faults and stop', () => {
     expect(framer.buffered).toBe(0);
   });
 });
+
+describe('Framer rewrite runs', () => {
+  const R = Disposition.rewrite;
+  // As in a masking session: DataRows ('D') rewritten, results and ReadyForQuery inspected.
+  const REWRITE_TABLE = dispositionTable({ D: R, T: I, C: I, Z: I, N: F, d: F });
+  const row = (value: string) =>
+    msg('D').int16(1).int32(Buffer.byteLength(value)).string(value).build();
+  const rows = (n: number, from = 0) =>
+    concat(...Array.from({ length: n }, (_, i) => row(`v${from + i}`)));
+  const rowDescription = msg('T')
+    .int16(1)
+    .cstring('c')
+    .int32(0)
+    .int16(0)
+    .int32(25)
+    .int16(-1)
+    .int32(-1)
+    .int16(0)
+    .build();
+  const complete = msg('C').cstring('SELECT 3').build();
+  const ready = msg('Z').byte(0x49).build();
+  const notice = msg('N').byte(0).build();
+  const result = concat(rowDescription, rows(3), notice, rows(2, 3), complete, ready);
+
+  type RunEvent =
+    | { kind: 'forward'; bytes: Buffer }
+    | { kind: 'run'; type: number; bytes: Buffer }
+    | { kind: 'message'; type: number; bytes: Buffer }
+    | { kind: 'fault'; error: PgwardError };
+
+  function runHarness(
+    withRewrite = true,
+    onRun?: (framer: Framer) => void,
+    limits: FramerLimits = LIMITS,
+  ): { framer: Framer; events: RunEvent[] } {
+    const events: RunEvent[] = [];
+    const framer: Framer = new Framer(REWRITE_TABLE, limits, {
+      forward: (bytes) => events.push({ kind: 'forward', bytes: Buffer.from(bytes) }),
+      message: (type, _body, raw) =>
+        events.push({ kind: 'message', type, bytes: Buffer.from(raw) }),
+      ...(withRewrite
+        ? {
+            rewrite: (type: number, src: Buffer, start: number, end: number) => {
+              events.push({ kind: 'run', type, bytes: Buffer.from(src.subarray(start, end)) });
+              onRun?.(framer);
+            },
+          }
+        : {}),
+      fault: (error) => events.push({ kind: 'fault', error }),
+    });
+    return { framer, events };
+  }
+
+  /** The first way the events fail to reproduce `input` with runs of whole same-type messages. */
+  function runMismatch(input: Buffer, events: readonly RunEvent[]): string | null {
+    let offset = 0;
+    for (const e of events) {
+      if (e.kind === 'fault') return `unexpected fault ${e.error.message}`;
+      if (!e.bytes.equals(input.subarray(offset, offset + e.bytes.length)))
+        return `${e.kind} at input offset ${offset} differs from the input`;
+      if (e.kind === 'run') {
+        const inner = messagesOf(e.bytes);
+        if (inner.length === 0 || inner.some((m) => m.type !== e.type))
+          return `run at ${offset} is not whole messages of its type`;
+      }
+      if (e.kind === 'message' && REWRITE_TABLE[e.type] !== I)
+        return `a rewrite or forwarded message came alone at ${offset}`;
+      offset += e.bytes.length;
+    }
+    return offset === input.length ? null : `reproduced ${offset} of ${input.length} bytes`;
+  }
+
+  it('hands back-to-back rewrite messages over as one run, by offsets into the chunk', () => {
+    const { framer, events } = runHarness();
+    framer.push(result);
+    expect(runMismatch(result, events)).toBeNull();
+    expect(events.map((e) => e.kind)).toEqual([
+      'message',
+      'run',
+      'forward',
+      'run',
+      'message',
+      'message',
+    ]);
+    expect(events.filter((e) => e.kind === 'run').map((e) => messagesOf(e.bytes).length)).toEqual([
+      3, 2,
+    ]);
+  });
+
+  it('reproduces the input whole, at every split offset and byte by byte', () => {
+    const failures: string[] = [];
+    const splits = [...everySplit(result)].map(([a, b]) => [a, b]);
+    for (const parts of [[result], chunks(result, 1), ...splits]) {
+      const { framer, events } = runHarness();
+      for (const part of parts) framer.push(part);
+      const problem = runMismatch(result, events);
+      if (problem !== null) failures.push(`${parts.length} parts: ${problem}`);
+      if (!framer.atBoundary) failures.push(`${parts.length} parts: not at a boundary`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('a row split across chunks comes alone, reassembled', () => {
+    const input = rows(2);
+    const { framer, events } = runHarness();
+    framer.push(input.subarray(0, 3));
+    framer.push(input.subarray(3));
+    expect(events.map((e) => (e.kind === 'run' ? messagesOf(e.bytes).length : e.kind))).toEqual([
+      1, 1,
+    ]);
+  });
+
+  it('without a rewrite handler the messages are delivered one by one as inspected', () => {
+    const { framer, events } = runHarness(false);
+    framer.push(result);
+    expect(events.filter((e) => e.kind === 'message' && e.type === 0x44)).toHaveLength(5);
+    expect(events.filter((e) => e.kind === 'run')).toHaveLength(0);
+  });
+
+  it('pausing in the rewrite handler holds the rest of the chunk until resume, in order', () => {
+    const failures: string[] = [];
+    for (const parts of [[result], ...[...everySplit(result)].map(([a, b]) => [a, b])]) {
+      const { framer, events } = runHarness(true, (f) => f.pause());
+      for (const part of parts) framer.push(part);
+      const runs = () => events.filter((e) => e.kind === 'run').length;
+      let seen = runs();
+      for (let i = 0; i < 20 && framer.paused; i++) {
+        framer.resume();
+        if (runs() - seen > 1) failures.push(`${parts.length} parts: two runs in one resume`);
+        seen = runs();
+      }
+      const problem = runMismatch(result, events);
+      if (problem !== null) failures.push(`${parts.length} parts: ${problem}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('stop() in the rewrite handler ends delivery', () => {
+    const { framer, events } = runHarness(true, (f) => f.stop());
+    framer.push(result);
+    expect(events.map((e) => e.kind)).toEqual(['message', 'run']);
+  });
+
+  it('a rewrite message over the inspect limit is refused after the run before it', () => {
+    const limits: FramerLimits = { maxInspectLength: 40, maxForwardLength: 1000 };
+    const input = concat(rows(2), row('x'.repeat(40)), rows(1));
+    for (let split = 0; split <= input.length; split++) {
+      const { framer, events } = runHarness(true, undefined, limits);
+      framer.push(input.subarray(0, split));
+      framer.push(input.subarray(split));
+      expect(events.at(-1)).toMatchObject({
+        kind: 'fault',
+        error: { code: 'PGW_WIRE_MESSAGE_TOO_LARGE' },
+      });
+      const delivered = concat(...events.filter((e) => e.kind === 'run').map((e) => e.bytes));
+      expect(delivered).toEqual(rows(2));
+    }
+  });
+});

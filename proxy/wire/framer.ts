@@ -4,8 +4,12 @@
 
 import { PgwardError } from '../../lib/errors.js';
 
-/** What the session does with a message type. */
-export const Disposition = { reject: 0, forward: 1, inspect: 2 } as const;
+/**
+ * What the session does with a message type. `rewrite` is `inspect` for hot messages the session writes
+ * anew itself (masked DataRows): back-to-back ones come together, as offsets into the chunk, with no views
+ * made for each.
+ */
+export const Disposition = { reject: 0, forward: 1, inspect: 2, rewrite: 3 } as const;
 export type Disposition = (typeof Disposition)[keyof typeof Disposition];
 
 export interface FramerHandlers {
@@ -16,6 +20,12 @@ export interface FramerHandlers {
    * during the call (copy to keep).
    */
   message(type: number, body: Buffer, raw: Buffer): void;
+  /**
+   * Complete messages of one `rewrite` type, back to back: `src[start, end)`, headers included, only valid
+   * during the call (a message split across chunks comes alone, reassembled). Absent: such messages go to
+   * `message`.
+   */
+  rewrite?(type: number, src: Buffer, start: number, end: number): void;
   /** A framing fault; the framer stops and delivers nothing more. */
   fault(error: PgwardError): void;
 }
@@ -28,6 +38,8 @@ export interface FramerLimits {
 }
 
 const HEADER = 5;
+/** Run type of forwarded bytes (message types are bytes, 0-255). */
+const FORWARD_RUN = -1;
 
 export class Framer {
   #table: Uint8Array;
@@ -38,6 +50,8 @@ export class Framer {
   #skip = 0;
   #msg: Buffer | null = null;
   #msgFill = 0;
+  /** How the message being assembled is delivered (decided at its header). */
+  #msgDisposition: Disposition = Disposition.inspect;
   #paused = false;
   #stopped = false;
   #queue: Buffer[] = [];
@@ -102,10 +116,12 @@ export class Framer {
     let pos = this.#continuePartial(chunk);
     if (pos < 0) return;
     const n = chunk.length;
+    // The current run: forwarded bytes (FORWARD_RUN) or back-to-back rewrite messages of one type.
     let runStart = pos;
+    let runType = FORWARD_RUN;
     while (pos < n) {
       if (n - pos < HEADER) {
-        this.#flush(chunk, runStart, pos);
+        if (!this.#endRun(chunk, runStart, pos, runType)) return;
         chunk.copy(this.#header, 0, pos, n);
         this.#headerFill = n - pos;
         return;
@@ -114,12 +130,16 @@ export class Framer {
       const length = chunk.readInt32BE(pos + 1);
       const disposition = this.#check(type, length);
       if (disposition instanceof PgwardError) {
-        this.#flush(chunk, runStart, pos);
-        this.#fail(disposition);
+        if (this.#endRun(chunk, runStart, pos, runType)) this.#fail(disposition);
         return;
       }
       const end = pos + 1 + length;
       if (disposition === Disposition.forward) {
+        if (runType !== FORWARD_RUN) {
+          if (!this.#endRun(chunk, runStart, pos, runType)) return;
+          runStart = pos;
+          runType = FORWARD_RUN;
+        }
         if (end <= n) {
           pos = end;
           continue;
@@ -128,21 +148,51 @@ export class Framer {
         pos = n;
         break;
       }
-      this.#flush(chunk, runStart, pos);
+      if (disposition === Disposition.rewrite && end <= n && this.#h.rewrite !== undefined) {
+        if (runType !== type) {
+          if (!this.#endRun(chunk, runStart, pos, runType)) return;
+          runStart = pos;
+          runType = type;
+        }
+        pos = end;
+        continue;
+      }
+      if (!this.#endRun(chunk, runStart, pos, runType)) return;
       if (end > n) {
-        this.#startMessage(chunk, pos, n, length);
+        this.#startMessage(chunk, pos, n, length, disposition);
         return;
       }
-      this.#h.message(type, chunk.subarray(pos + HEADER, end), chunk.subarray(pos, end));
+      this.#deliver(type, chunk, pos, end, disposition);
       pos = end;
       runStart = pos;
-      if (this.#stopped) return;
-      if (this.#paused) {
-        if (pos < n) this.#queue.unshift(chunk.subarray(pos));
-        return;
-      }
+      runType = FORWARD_RUN;
+      if (!this.#continues(chunk, pos)) return;
     }
-    this.#flush(chunk, runStart, pos);
+    this.#endRun(chunk, runStart, pos, runType);
+  }
+
+  /**
+   * Ends the run `chunk[start, end)`: forwards it, or hands the rewrite messages over. False when the
+   * handler stopped or paused the framer (the rest of the chunk, from `end`, is then queued).
+   */
+  #endRun(chunk: Buffer, start: number, end: number, runType: number): boolean {
+    if (end <= start) return true;
+    if (runType === FORWARD_RUN) {
+      this.#h.forward(chunk.subarray(start, end));
+      return true;
+    }
+    this.#h.rewrite!(runType, chunk, start, end);
+    return this.#continues(chunk, end);
+  }
+
+  /** After a delivery: false when the handler stopped or paused the framer (the rest is queued). */
+  #continues(chunk: Buffer, pos: number): boolean {
+    if (this.#stopped) return false;
+    if (this.#paused) {
+      if (pos < chunk.length) this.#queue.unshift(chunk.subarray(pos));
+      return false;
+    }
+    return true;
   }
 
   /** Continues a message split across chunks; returns where complete framing resumes, or -1. */
@@ -176,6 +226,7 @@ export class Framer {
         if (more > 0) this.#h.forward(rest.subarray(0, more));
         return this.#skip > 0 ? -1 : take + more;
       }
+      this.#msgDisposition = disposition;
       this.#msg = Buffer.allocUnsafe(length + 1);
       this.#header.copy(this.#msg, 0);
       this.#msgFill = HEADER;
@@ -184,7 +235,14 @@ export class Framer {
     return 0;
   }
 
-  #startMessage(chunk: Buffer, start: number, end: number, length: number): void {
+  #startMessage(
+    chunk: Buffer,
+    start: number,
+    end: number,
+    length: number,
+    disposition: Disposition,
+  ): void {
+    this.#msgDisposition = disposition;
     this.#msg = Buffer.allocUnsafe(length + 1);
     chunk.copy(this.#msg, 0, start, end);
     this.#msgFill = end - start;
@@ -198,7 +256,7 @@ export class Framer {
     if (this.#msgFill < msg.length) return -1;
     this.#msg = null;
     this.#msgFill = 0;
-    this.#h.message(msg[0]!, msg.subarray(HEADER), msg);
+    this.#deliver(msg[0]!, msg, 0, msg.length, this.#msgDisposition);
     const pos = from + take;
     if (this.#stopped) return -1;
     if (this.#paused) {
@@ -206,6 +264,12 @@ export class Framer {
       return -1;
     }
     return pos;
+  }
+
+  #deliver(type: number, src: Buffer, start: number, end: number, disposition: Disposition): void {
+    if (disposition === Disposition.rewrite && this.#h.rewrite !== undefined)
+      this.#h.rewrite(type, src, start, end);
+    else this.#h.message(type, src.subarray(start + HEADER, end), src.subarray(start, end));
   }
 
   #check(type: number, length: number): Disposition | PgwardError {
@@ -220,9 +284,9 @@ export class Framer {
       return new PgwardError('PGW_WIRE_PROTOCOL_VIOLATION', `invalid message length ${length}`);
     }
     const max =
-      disposition === Disposition.inspect
-        ? this.#limits.maxInspectLength
-        : this.#limits.maxForwardLength;
+      disposition === Disposition.forward
+        ? this.#limits.maxForwardLength
+        : this.#limits.maxInspectLength;
     if (length > max) {
       return new PgwardError(
         'PGW_WIRE_MESSAGE_TOO_LARGE',
@@ -235,10 +299,6 @@ export class Framer {
   #fail(error: PgwardError): void {
     this.stop();
     this.#h.fault(error);
-  }
-
-  #flush(chunk: Buffer, start: number, end: number): void {
-    if (end > start) this.#h.forward(chunk.subarray(start, end));
   }
 }
 
