@@ -41,7 +41,7 @@ export interface ApprovalRequestInput {
   /** The exact statement text the policy saw (its sha256 is the statement's). */
   readonly sql: string;
   readonly sha256: string;
-  /** libpg-query fingerprint of the statement ('' when unknown). */
+  /** The analyzer's fingerprint of the statement's shape ('' when unknown). */
   readonly fingerprint: string;
   /** The decision's enforced reasons (the approval triggers that fired). */
   readonly reasons: readonly { readonly rule: string; readonly message: string }[];

@@ -4,15 +4,9 @@
 import { assertNever } from '../../lib/errors.js';
 import { type FactsBody, FactsBuilder, type StoredBody, type Walker } from './builder.js';
 import type { AnalyzeContext, AnalyzedStatement, Effect, OutputLineage } from './facts.js';
+import { treeFingerprint } from './fingerprint.js';
 import { normalizeSegment, type Segment } from './sql-scanner.js';
-import {
-  fingerprintOf,
-  finishEffect,
-  finishFacts,
-  freezeBody,
-  isReusable,
-  sha256,
-} from './statement-facts.js';
+import { finishEffect, finishFacts, freezeBody, isReusable, sha256 } from './statement-facts.js';
 import { walkQuery, walkStatement } from './walk-statement.js';
 
 const POSTGRES_DEFAULT_PATH: readonly string[] = ['$user', 'public'];
@@ -42,24 +36,29 @@ export interface ParsedOutput {
 
 /** Prepared statements and cursors as the statements of this string leave them. */
 class Overlay {
-  private readonly local = new Map<string, StoredBody | null>();
+  /** Created by the first change: most strings change neither prepared statements nor cursors. */
+  private local: Map<string, StoredBody | null> | null = null;
   private cleared = false;
 
   constructor(private readonly outer: (name: string) => StoredBody | undefined) {}
 
   get(name: string): StoredBody | undefined {
-    const hit = this.local.get(name);
-    if (hit !== undefined) return hit ?? undefined;
-    if (this.local.has(name) || this.cleared) return undefined;
+    if (this.local !== null) {
+      const hit = this.local.get(name);
+      if (hit !== undefined) return hit ?? undefined;
+      if (this.local.has(name)) return undefined;
+    }
+    if (this.cleared) return undefined;
     return this.outer(name);
   }
 
   set(name: string, stored: StoredBody | null): void {
+    this.local ??= new Map();
     this.local.set(name, stored);
   }
 
   clear(): void {
-    this.local.clear();
+    this.local = null;
     this.cleared = true;
   }
 }
@@ -140,8 +139,8 @@ export function analyzeParsed(input: ParsedInput, ctx: AnalyzeContext): ParsedOu
       statement: walkStatement,
     };
     const body = freezeBody(w.b.build(walkStatement(w, stmts[i]?.stmt, 0)));
-    // Fingerprinting re-parses: not worth it for a statement already refused as too deep.
-    const fingerprint = body.flags.includes('too_deep') ? '' : fingerprintOf(text);
+    // A statement refused as too deep is not walked again for its fingerprint.
+    const fingerprint = body.flags.includes('too_deep') ? '' : treeFingerprint(stmts[i]?.stmt);
     const facts = finishFacts(body, sha256(text), fingerprint, i, stmts.length);
     const effects = w.b.effects.map((e) => finishEffect(e, facts));
     for (const e of effects) state.apply(e);

@@ -4,9 +4,10 @@ import { loadModule, parseSync } from 'libpg-query';
 import { PgwardError } from '../../lib/errors.js';
 import { analyzeParsed, type CachedStatement } from './analyze-statements.js';
 import type { AnalyzeContext, AnalyzeResult, Flag } from './facts.js';
+import { treeFingerprint } from './fingerprint.js';
 import { createLru } from './lru.js';
 import { normalizeSegment, type Segment, scanSql } from './sql-scanner.js';
-import { fingerprintOf, finishFacts, sha256, simpleBody } from './statement-facts.js';
+import { finishFacts, sha256, simpleBody } from './statement-facts.js';
 import {
   type RawLocation,
   segmentsFromParser,
@@ -59,10 +60,11 @@ const FIXED_TAGS: Readonly<Record<string, string>> = {
   'START TRANSACTION': 'START TRANSACTION',
 };
 
+/** The fingerprint the parser's tree of `canonical` gives (as for the same statement parsed). */
 function constantFingerprint(canonical: string): string {
   let fp = constantFingerprints.get(canonical);
   if (fp === undefined) {
-    fp = fingerprintOf(canonical);
+    fp = treeFingerprint(parseSync(canonical).stmts?.[0]?.stmt);
     constantFingerprints.set(canonical, fp);
   }
   return fp;

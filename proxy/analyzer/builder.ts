@@ -32,6 +32,12 @@ export type PendingEffect =
       outputs: readonly OutputLineage[] | null;
     };
 
+interface ReadEntry {
+  readonly schema: string;
+  readonly table: string;
+  readonly columns: Set<string>;
+}
+
 interface WriteEntry {
   schema: string;
   table: string;
@@ -40,11 +46,12 @@ interface WriteEntry {
   columns: Set<string> | null;
 }
 
+/** The empty list every empty fact shares (frozen: facts are never changed once built). */
+const NONE: readonly never[] = Object.freeze([]);
+
 export class FactsBuilder {
-  private readonly reads = new Map<
-    string,
-    { schema: string; table: string; columns: Set<string> }
-  >();
+  private readonly reads = new Map<string, ReadEntry>();
+  private lastRead: ReadEntry | undefined;
   private readonly writes: WriteEntry[] = [];
   readonly functions = new Set<string>();
   readonly flags = new Set<Flag>();
@@ -80,12 +87,16 @@ export class FactsBuilder {
 
   /** The read entry of a table (created empty: reading a table without naming columns still counts). */
   read(schema: string, table: string): Set<string> {
+    // Most references in a row name the table of the one before.
+    const last = this.lastRead;
+    if (last !== undefined && last.table === table && last.schema === schema) return last.columns;
     const k = `${schema}\u0000${table}`;
     let e = this.reads.get(k);
     if (e === undefined) {
       e = { schema, table, columns: new Set() };
       this.reads.set(k, e);
     }
+    this.lastRead = e;
     return e.columns;
   }
 
@@ -140,30 +151,53 @@ export class FactsBuilder {
   }
 
   build(command: string): FactsBody {
+    const reads =
+      this.reads.size === 0
+        ? NONE
+        : [...this.reads.values()].map((r) => ({
+            schema: r.schema,
+            table: r.table,
+            columns: [...r.columns].sort(),
+          }));
+    const writes =
+      this.writes.length === 0
+        ? NONE
+        : this.writes.map((w) =>
+            w.columns === null
+              ? { schema: w.schema, table: w.table, action: w.action, has_where: w.hasWhere }
+              : {
+                  schema: w.schema,
+                  table: w.table,
+                  action: w.action,
+                  has_where: w.hasWhere,
+                  columns: [...w.columns].sort(),
+                },
+          );
+    const functions = this.functions.size === 0 ? NONE : [...this.functions].sort();
+    const flags = this.flags.size === 0 ? NONE : [...this.flags].sort();
+    const predicates = this.predicates.size === 0 ? NONE : normalizeSources(this.predicates);
+    if (this.settings.length === 0 && this.objects.size === 0) {
+      // The common shape as one literal: no spreads on the hot path.
+      return {
+        command,
+        reads,
+        writes,
+        functions,
+        flags,
+        estimated_rows: null,
+        predicate_columns: predicates,
+      };
+    }
     const body: FactsBody = {
       command,
-      reads: [...this.reads.values()].map((r) => ({
-        schema: r.schema,
-        table: r.table,
-        columns: [...r.columns].sort(),
-      })),
-      writes: this.writes.map((w) =>
-        w.columns === null
-          ? { schema: w.schema, table: w.table, action: w.action, has_where: w.hasWhere }
-          : {
-              schema: w.schema,
-              table: w.table,
-              action: w.action,
-              has_where: w.hasWhere,
-              columns: [...w.columns].sort(),
-            },
-      ),
-      functions: [...this.functions].sort(),
-      flags: [...this.flags].sort(),
+      reads,
+      writes,
+      functions,
+      flags,
       ...(this.settings.length === 0 ? {} : { settings: [...this.settings] }),
       ...(this.objects.size === 0 ? {} : { objects: [...this.objects.values()] }),
       estimated_rows: null,
-      predicate_columns: normalizeSources(this.predicates),
+      predicate_columns: predicates,
     };
     return body;
   }

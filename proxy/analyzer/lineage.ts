@@ -48,8 +48,20 @@ export function sourcesOf(lin: Lin): readonly string[] {
 }
 
 export function addLin(sink: Sink, lin: Lin): void {
-  for (const s of sourcesOf(lin)) sink.sources.add(s);
-  if (lin.kind === 'opaque') sink.opaque = true;
+  switch (lin.kind) {
+    case 'column':
+      sink.sources.add(lin.source);
+      return;
+    case 'derived':
+      for (const s of lin.sources) sink.sources.add(s);
+      return;
+    case 'star':
+      sink.sources.add(`${lin.table}.*`);
+      return;
+    case 'opaque':
+      for (const s of lin.inputs) sink.sources.add(s);
+      sink.opaque = true;
+  }
 }
 
 /**
@@ -57,11 +69,23 @@ export function addLin(sink: Sink, lin: Lin): void {
  * "schema.table.*" is present (every column already counts).
  */
 export function normalizeSources(sources: Iterable<string>): string[] {
-  const all = new Set(sources);
+  const all = sources instanceof Set ? (sources as ReadonlySet<string>) : new Set(sources);
+  // One source has nothing to be dropped for (a star cannot cover itself).
+  if (all.size <= 1) return [...all];
+  // Only an entry ending in ".*" can cover another: without one, nothing is dropped.
+  let stars = false;
+  for (const s of all) {
+    if (s.charCodeAt(s.length - 1) === 42 && s.charCodeAt(s.length - 2) === 46) {
+      stars = true;
+      break;
+    }
+  }
+  if (!stars) return [...all].sort();
   const out: string[] = [];
   for (const s of all) {
     const dot = s.lastIndexOf('.');
-    if (s.slice(dot + 1) !== '*' && all.has(`${s.slice(0, dot)}.*`)) continue;
+    const star = s.length === dot + 2 && s.charCodeAt(dot + 1) === 42;
+    if (!star && all.has(`${s.slice(0, dot)}.*`)) continue;
     out.push(s);
   }
   return out.sort();

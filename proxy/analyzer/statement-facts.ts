@@ -1,7 +1,6 @@
 // Assembles frozen StatementFacts from a walker's body, and decides which facts are reusable
 // for another text with the same literal-free form (the cache and the statement's cacheKey).
 import { hash } from 'node:crypto';
-import { fingerprintSync } from 'libpg-query';
 import { type FactsBody, FactsBuilder, type PendingEffect } from './builder.js';
 import type { Effect, Flag, StatementFacts } from './facts.js';
 
@@ -40,15 +39,6 @@ export function sha256(text: string): string {
   return hash('sha256', text, 'hex');
 }
 
-/** libpg-query's fingerprint, or '' when the text does not parse. */
-export function fingerprintOf(text: string): string {
-  try {
-    return fingerprintSync(text);
-  } catch {
-    return '';
-  }
-}
-
 /** Freezes a body in place: cached facts share it. */
 export function freezeBody(body: FactsBody): FactsBody {
   for (const r of body.reads) Object.freeze(Object.freeze(r).columns);
@@ -80,6 +70,22 @@ export function finishFacts(
   index: number,
   count: number,
 ): StatementFacts {
+  if (body.settings === undefined && body.objects === undefined) {
+    // The common shape as one literal: no spreads on the hot path.
+    return Object.freeze({
+      sha256: sha,
+      fingerprint,
+      index,
+      count,
+      command: body.command,
+      reads: body.reads,
+      writes: body.writes,
+      functions: body.functions,
+      flags: body.flags,
+      estimated_rows: null,
+      predicate_columns: body.predicate_columns,
+    });
+  }
   return Object.freeze({
     sha256: sha,
     fingerprint,

@@ -5,7 +5,6 @@ import {
   type AstObject,
   constString,
   findRel,
-  isWrapped,
   nodeType,
   type Rel,
   type Scope,
@@ -101,9 +100,16 @@ export function walkExpr(w: Walker, node: unknown, scope: Scope | null, depth: n
     for (const n of node) walkExpr(w, n, scope, depth + 1);
     return;
   }
-  const type = nodeType(node);
+  // One pass over the keys: a wrapped node has exactly one, named like a node type.
+  let type: string | undefined;
+  let keys = 0;
+  for (const k in node as AstObject) {
+    if (keys++ > 0) break;
+    type = k;
+  }
   if (type === undefined) return;
-  if (!isWrapped(node as AstObject)) {
+  const c = type.charCodeAt(0);
+  if (keys !== 1 || c < 65 || c > 90) {
     walkFields(w, node as AstObject, scope, depth + 1);
     return;
   }

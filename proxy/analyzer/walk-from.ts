@@ -106,13 +106,11 @@ export function addRangeVar(w: Walker, rv: RangeVar, level: Scope): void {
   const read = w.b.read(r.schema, r.table);
   // Renamed columns (`t AS x(a, b)`) hide which real column each name is: every column counts.
   if (cols !== null) read.add('*');
-  level.rels.push({
-    kind: 'table',
-    name: refname,
-    schema: r.schema,
-    table: r.table,
-    ...(cols !== null ? { renamed: true as const } : {}),
-  });
+  level.rels.push(
+    cols === null
+      ? { kind: 'table', name: refname, schema: r.schema, table: r.table }
+      : { kind: 'table', name: refname, schema: r.schema, table: r.table, renamed: true },
+  );
 }
 
 function addColumnTo(w: Walker, rels: readonly Rel[], column: string): void {

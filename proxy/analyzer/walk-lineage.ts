@@ -11,8 +11,14 @@ function tableName(r: TableRel): string {
 }
 
 /** Relations a `*` or a join alias expands to: a join alias's members are listed beside it. */
-function expandable(rels: readonly Rel[]): Rel[] {
-  return rels.filter((r) => r.kind === 'table' || r.members.length === 0);
+function expandable(rels: readonly Rel[]): readonly Rel[] {
+  for (const r of rels) {
+    if (r.kind !== 'table' && r.members.length > 0) {
+      return rels.filter((x) => x.kind === 'table' || x.members.length === 0);
+    }
+  }
+  // Without a join alias (the usual case) every relation counts: no copy.
+  return rels;
 }
 
 export interface ColumnLookup {
@@ -77,7 +83,7 @@ export function starOf(rel: Rel): Slot[] {
 }
 
 /** The relations a bare `*` covers: those of the innermost level that has any. */
-function starLevel(scope: Scope | null): Rel[] | null {
+function starLevel(scope: Scope | null): readonly Rel[] | null {
   for (let s = scope; s !== null; s = s.parent) {
     if (s.rels.length > 0) return expandable(s.rels);
   }

@@ -80,12 +80,12 @@ export function walkSelect(
     if (s.op !== 'SETOP_UNION' || s.all !== true) comparedOutputs(w, slots);
     const level = newLevel(scope);
     level.rels.push({ kind: 'derived', name: '', columns: names, members: [], slots });
-    walkTail(w, s, level, { names, slots }, depth);
+    walkTail(w, s, level, clauseOutputs(s, names, slots), depth);
     return { names, slots };
   }
   if (s.valuesLists !== undefined) {
     const slots = valuesSlots(w, s.valuesLists, scope, depth + 1);
-    walkTail(w, s, newLevel(scope), { names: null, slots }, depth);
+    walkTail(w, s, newLevel(scope), clauseOutputs(s, null, slots), depth);
     return { names: null, slots };
   }
   const level = newLevel(scope);
@@ -93,7 +93,7 @@ export function walkSelect(
   walkWindows(w, s.windowClause, level, depth + 1);
   const slots = targetSlots(w, s.targetList, level, depth + 1);
   const names = outputNames(s.targetList);
-  const outputs = { names: new Set(names ?? []), slots };
+  const outputs = clauseOutputs(s, names, slots);
   walkPredicate(w, s.whereClause, level, depth + 1);
   for (const g of s.groupClause ?? []) walkClauseItem(w, g, 'group', level, outputs, depth + 1);
   walkPredicate(w, s.havingClause, level, depth + 1);
@@ -102,8 +102,24 @@ export function walkSelect(
     if (nodeType(d) !== undefined) walkClauseItem(w, d, 'distinct', level, outputs, depth + 1);
     else comparedOutputs(w, slots);
   }
-  walkTail(w, s, level, { names, slots }, depth);
+  walkTail(w, s, level, outputs, depth);
   return { names, slots };
+}
+
+/** What GROUP BY, DISTINCT ON and ORDER BY items may name: the level's outputs. */
+interface ClauseOutputs {
+  readonly names: ReadonlySet<string>;
+  readonly slots: readonly Slot[];
+}
+
+/** Stands in when the query has none of those clauses (nothing reads it). */
+const NO_CLAUSES: ClauseOutputs = { names: new Set(), slots: [] };
+
+function clauseOutputs(s: SelectStmt, names: OutputNames, slots: readonly Slot[]): ClauseOutputs {
+  if (s.groupClause === undefined && s.distinctClause === undefined && s.sortClause === undefined) {
+    return NO_CLAUSES;
+  }
+  return { names: new Set(names ?? []), slots };
 }
 
 /** Every output of a query level is compared (DISTINCT, a set operation): each is a predicate. */
@@ -137,10 +153,9 @@ function walkTail(
   w: Walker,
   s: SelectStmt,
   level: Scope,
-  shape: { names: OutputNames; slots: readonly Slot[] },
+  outputs: ClauseOutputs,
   depth: number,
 ): void {
-  const outputs = { names: new Set(shape.names ?? []), slots: shape.slots };
   for (const sort of s.sortClause ?? []) {
     walkClauseItem(w, sort, 'order', level, outputs, depth + 1);
   }

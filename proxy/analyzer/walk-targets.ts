@@ -3,7 +3,7 @@
 import type { ColumnRef, ResTarget, TypeName } from 'libpg-query';
 import { nodeType, type Scope, strings, unwrap, type Walker } from './builder.js';
 import { combineSetop, type Lin, type Slot, sinkLin, sourcesOf } from './lineage.js';
-import { walkInto, walkPredicate } from './walk-expr.js';
+import { resolveColumnRef, walkInto, walkPredicate } from './walk-expr.js';
 import { refLineage, starSlots } from './walk-lineage.js';
 
 /**
@@ -59,12 +59,26 @@ export function targetSlots(
 ): Slot[] {
   const out: Slot[] = [];
   for (const t of targets ?? []) {
-    const sink = walkInto(w, t, level, depth);
     const rt = unwrap<ResTarget>(t, 'ResTarget');
     const ref = unwrap<ColumnRef>(rt?.val, 'ColumnRef');
+    const star = ref !== undefined && nodeType(ref.fields?.[ref.fields.length - 1]) === 'A_Star';
+    if (rt !== undefined && ref !== undefined && !star && rt.indirection === undefined) {
+      // A plain column (within the depth the walk below checks): its reads and its lineage,
+      // resolved once, where walking it as an expression would resolve its lineage twice.
+      if (depth + 2 <= w.maxDepth) {
+        resolveColumnRef(w, ref, level);
+        out.push({
+          name: rt.name ?? figure(rt.val)?.name ?? null,
+          lin: refLineage(level, ref),
+          wide: false,
+        });
+        continue;
+      }
+    }
+    const sink = walkInto(w, t, level, depth);
     if (rt === undefined) {
       out.push({ name: null, lin: { kind: 'opaque', inputs: [] }, wide: true });
-    } else if (ref !== undefined && nodeType(ref.fields?.[ref.fields.length - 1]) === 'A_Star') {
+    } else if (star) {
       out.push(...starSlots(level, ref));
     } else if (isIndirectionStar(rt.val)) {
       // `(c).*`: every field of a composite value, each depending on all of it.
