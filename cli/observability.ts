@@ -3,7 +3,7 @@
 
 import type { HealthReport } from '../api/routes/audit-ops.js';
 import type { AuditWriter } from '../audit/writer.js';
-import { createMetricsRegistry, type MetricsRegistry } from '../lib/metrics.js';
+import { type BoundCounter, createMetricsRegistry, type MetricsRegistry } from '../lib/metrics.js';
 import type { GatewayObserver } from '../proxy/gateway.js';
 
 export interface Observability {
@@ -55,14 +55,23 @@ export function createObservability(deps: ObservabilityDeps): Observability {
     help: 'Bytes of audit records spooled to disk while the store is unavailable.',
     collect: (g) => g.set(deps.writer?.spoolBytes ?? 0),
   });
+  /** The statements counter per outcome, bound once (outcomes are a fixed handful). */
+  const byOutcome = new Map<string, BoundCounter>();
+  const countStatement = (outcome: string) => {
+    let counter = byOutcome.get(outcome);
+    if (counter === undefined) {
+      counter = statements.bind({ outcome });
+      byOutcome.set(outcome, counter);
+    }
+    counter.inc();
+  };
   return {
     registry,
     observe: (observer) => ({
       ...observer,
       statementDone(session, done) {
         observer.statementDone(session, done);
-        const outcome = done.event?.verdict.outcome ?? 'unjudged';
-        statements.inc({ outcome });
+        countStatement(done.event?.verdict.outcome ?? 'unjudged');
         duration.observe(done.durationMs / 1000);
       },
     }),

@@ -89,4 +89,37 @@ describe('metrics registry', () => {
     expect(() => r.histogram({ name: 'h', help: '', labelNames: ['le'] })).toThrow(/label/);
     expect(() => r.histogram({ name: 'h2', help: '', buckets: [1, 1] })).toThrow(/increasing/);
   });
+
+  it('a bound counter counts into the series of its labels, checked once when bound', () => {
+    const r = createMetricsRegistry();
+    const c = r.counter({ name: 's_total', help: 's', labelNames: ['outcome'] });
+    const allowed = c.bind({ outcome: 'allowed' });
+    allowed.inc();
+    allowed.inc(2);
+    c.inc({ outcome: 'allowed' });
+    expect(c.get({ outcome: 'allowed' })).toBe(4);
+    expect(r.text()).toContain('s_total{outcome="allowed"} 4\n');
+    expect(() => allowed.inc(-1)).toThrow(/only increase/);
+    expect(() => c.bind({})).toThrow(/missing/);
+    expect(() => c.bind({ outcome: 'a', x: 'b' })).toThrow(/unknown label/);
+    const plain = r.counter({ name: 'p_total', help: 'p' }).bind();
+    plain.inc();
+    expect(r.text()).toContain('p_total 1\n');
+  });
+
+  it('a metric without labels keeps one series, also across a gauge reset', () => {
+    const r = createMetricsRegistry();
+    const h = r.histogram({ name: 'h_seconds', help: 'h', buckets: [1] });
+    h.observe(0.5);
+    h.observe(2, {});
+    expect(r.text()).toContain('h_seconds_count 2\n');
+    const g = r.gauge({ name: 'g', help: 'g' });
+    g.set(3);
+    g.reset();
+    expect(r.text()).not.toContain('\ng ');
+    g.inc();
+    expect(g.get()).toBe(1);
+    expect(r.text()).toContain('\ng 1\n');
+    expect(() => g.set(1, { x: 'y' })).toThrow(/unknown label/);
+  });
 });

@@ -21,6 +21,12 @@ export interface MetricOptions {
 export interface Counter {
   inc(labels?: Labels, by?: number): void;
   get(labels?: Labels): number;
+  /** The series of these labels, looked up once: for a hot path that counts the same labels often. */
+  bind(labels?: Labels): BoundCounter;
+}
+
+export interface BoundCounter {
+  inc(by?: number): void;
 }
 
 export interface Gauge {
@@ -68,13 +74,23 @@ function renderLabels(pairs: readonly (readonly [string, string])[]): string {
 /** Series of one metric keyed by their label values in labelNames order. */
 class SeriesMap<T> {
   private readonly series = new Map<string, { values: string[]; state: T }>();
+  /** The one series of a metric without labels, once looked up. */
+  private unlabelled: T | null = null;
   constructor(
     private readonly name: string,
     private readonly labelNames: readonly string[],
     private readonly init: () => T,
   ) {}
 
-  get(labels: Labels = {}): T {
+  get(labels?: Labels): T {
+    if (labels === undefined && this.labelNames.length === 0) {
+      this.unlabelled ??= this.lookup({});
+      return this.unlabelled;
+    }
+    return this.lookup(labels ?? {});
+  }
+
+  private lookup(labels: Labels): T {
     const values = this.labelNames.map((n) => {
       const v = labels[n];
       if (v === undefined) throw new Error(`metric ${this.name}: label "${n}" is missing`);
@@ -103,6 +119,7 @@ class SeriesMap<T> {
 
   clear(): void {
     this.series.clear();
+    this.unlabelled = null;
   }
 
   entries(): { pairs: [string, string][]; state: T }[] {
@@ -157,6 +174,16 @@ export function createMetricsRegistry(): MetricsRegistry {
           series.get(labels).v += by;
         },
         get: (labels) => series.get(labels).v,
+        bind(labels) {
+          // Counters are never cleared, so the series looked up now is the one counted later.
+          const state = series.get(labels);
+          return {
+            inc(by = 1) {
+              if (!(by >= 0)) throw new Error(`counter ${options.name} can only increase`);
+              state.v += by;
+            },
+          };
+        },
       };
     },
 

@@ -4,6 +4,7 @@
 import type { Decision, PolicyInput } from '../../policy/contracts.js';
 import type { AnalyzedStatement } from '../analyzer/facts.js';
 import type { Identity } from '../auth/authenticator.js';
+import { type CacheEntry, createDecisionCache } from './decision-cache.js';
 
 /** The serving policy; `current()` is null while no valid bundle exists (then everything is denied). */
 export interface PolicySource {
@@ -51,9 +52,16 @@ export interface JudgeOptions {
   readonly cacheSize: number;
 }
 
-interface CacheEntry {
-  readonly decision: Decision;
-  readonly validUntil: number;
+/**
+ * The session part of the decision cache key (bundle revision, identity, database, application), built
+ * once per identity and bundle instead of for every statement. Identities are immutable.
+ */
+interface Scope {
+  readonly revision: string;
+  readonly database: string;
+  readonly applicationName: string;
+  readonly idle: string;
+  readonly inTransaction: string;
 }
 
 export interface Judge {
@@ -74,29 +82,75 @@ const NO_BUNDLE: Decision = {
   valid_until: null,
 };
 
+const noBundle = (): Decision => NO_BUNDLE;
+
 export function createJudge(options: JudgeOptions): Judge {
-  const cache = new Map<string, CacheEntry>();
-  const remember = (key: string, entry: CacheEntry) => {
-    if (options.cacheSize <= 0) return;
-    if (cache.size >= options.cacheSize) cache.delete(cache.keys().next().value!);
-    cache.set(key, entry);
+  const cache = createDecisionCache(options.cacheSize);
+  const scopes = new WeakMap<Identity, Scope>();
+
+  /**
+   * The session part of a cache key: everything the policy reads besides the statement's literal-free
+   * shape (which is the rest of the key).
+   */
+  const scopeOf = (revision: string, ctx: JudgeContext): string => {
+    const id = ctx.identity;
+    let scope = scopes.get(id);
+    if (
+      scope === undefined ||
+      scope.revision !== revision ||
+      scope.database !== ctx.database ||
+      scope.applicationName !== ctx.applicationName
+    ) {
+      const base = [
+        revision,
+        id.sub,
+        id.issuer,
+        id.via,
+        id.groups.join('\u0001'),
+        ctx.database,
+        ctx.applicationName,
+      ].join('\u0000');
+      scope = {
+        revision,
+        database: ctx.database,
+        applicationName: ctx.applicationName,
+        idle: `${base}\u0000I`,
+        inTransaction: `${base}\u0000T`,
+      };
+      scopes.set(id, scope);
+    }
+    return ctx.inTransaction ? scope.inTransaction : scope.idle;
   };
 
-  const decideOne = (
+  /** The live cache entry for the statement; none when its decision may depend on its literals. */
+  const cached = (
+    scope: string,
+    statement: AnalyzedStatement,
+    nowMs: number,
+  ): CacheEntry | undefined => {
+    const shape = statement.cacheKey;
+    if (shape === null) return undefined;
+    return cache.get(scope, shape, statement.facts.index, statement.facts.count, nowMs);
+  };
+
+  const evaluate = (
     engine: PolicyEngine,
     statement: AnalyzedStatement,
     ctx: JudgeContext,
     nowMs: number,
+    scope: string,
   ): Decision => {
-    const key = cacheKeyOf(engine.revision, statement, ctx);
-    if (key !== null) {
-      const hit = cache.get(key);
-      if (hit !== undefined && nowMs < hit.validUntil) return hit.decision;
-    }
     const decision = engine.evaluate(inputOf(statement, ctx, nowMs));
     // SECURITY: a decision that involved an approval depends on the exact text (sha256): never shared.
-    if (key !== null && decision.approval.id === null && !decision.approval.required) {
-      remember(key, { decision, validUntil: validUntilOf(decision, nowMs) });
+    const shape = statement.cacheKey;
+    if (shape !== null && decision.approval.id === null && !decision.approval.required) {
+      cache.set(scope, shape, {
+        decision,
+        validUntil: validUntilOf(decision, nowMs),
+        index: statement.facts.index,
+        count: statement.facts.count,
+        single: null,
+      });
     }
     return decision;
   };
@@ -108,10 +162,24 @@ export function createJudge(options: JudgeOptions): Judge {
     judge(statements, ctx) {
       const engine = options.source.current();
       const nowMs = options.now();
-      const decisions = statements.map((s) =>
-        engine === null ? NO_BUNDLE : decideOne(engine, s, ctx, nowMs),
-      );
-      return fold(decisions, engine?.revision ?? null);
+      // SECURITY: no bundle, no statement allowed.
+      if (engine === null) return fold(statements.map(noBundle), null);
+      const scope = scopeOf(engine.revision, ctx);
+      if (statements.length === 1) {
+        // The common request, one statement whose decision is cached: its verdict is folded once.
+        const statement = statements[0]!;
+        const hit = cached(scope, statement, nowMs);
+        if (hit === undefined)
+          return fold([evaluate(engine, statement, ctx, nowMs, scope)], engine.revision);
+        hit.single ??= fold([hit.decision], engine.revision);
+        return hit.single;
+      }
+      const decisions: Decision[] = [];
+      for (const s of statements) {
+        const hit = cached(scope, s, nowMs);
+        decisions.push(hit?.decision ?? evaluate(engine, s, ctx, nowMs, scope));
+      }
+      return fold(decisions, engine.revision);
     },
   };
 }
@@ -175,32 +243,6 @@ function validUntilOf(decision: Decision, nowMs: number): number {
   if (until === null || until === undefined) return horizon;
   const t = Date.parse(until);
   return Number.isNaN(t) ? nowMs : Math.min(horizon, t);
-}
-
-/**
- * The decision cache key, or null when the statement's decision may depend on its literals. Everything
- * the policy reads besides the statement's literal-free shape is part of the key.
- */
-function cacheKeyOf(
-  revision: string,
-  statement: AnalyzedStatement,
-  ctx: JudgeContext,
-): string | null {
-  if (statement.cacheKey === null) return null;
-  const id = ctx.identity;
-  return [
-    revision,
-    id.sub,
-    id.issuer,
-    id.via,
-    id.groups.join('\u0001'),
-    ctx.database,
-    ctx.applicationName,
-    ctx.inTransaction ? 'T' : 'I',
-    statement.facts.index,
-    statement.facts.count,
-    statement.cacheKey,
-  ].join('\u0000');
 }
 
 export function inputOf(

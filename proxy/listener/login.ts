@@ -207,6 +207,8 @@ export async function login(raw: Socket, deps: LoginDeps): Promise<void> {
       clientAddr,
     };
     let session: Session | null = null;
+    /** The judge context, rebuilt only when search_path or the transaction state changed. */
+    let judgeContext: JudgeContext | null = null;
     const gate: StatementGate | null =
       deps.policy === null
         ? null
@@ -218,15 +220,25 @@ export async function login(raw: Socket, deps: LoginDeps): Promise<void> {
                 verdict.settings.get('search_path') ??
                 '"$user", public',
             ),
-            (): JudgeContext => ({
-              identity: info.identity,
-              sessionId: id,
-              database: info.database,
-              applicationName: info.applicationName,
-              clientAddr,
-              searchPath: gate!.searchPath,
-              inTransaction: session !== null && !session.idleTransaction,
-            }),
+            (): JudgeContext => {
+              const searchPath = gate!.searchPath;
+              const inTransaction = session !== null && !session.idleTransaction;
+              if (
+                judgeContext?.searchPath !== searchPath ||
+                judgeContext.inTransaction !== inTransaction
+              ) {
+                judgeContext = {
+                  identity: info.identity,
+                  sessionId: id,
+                  database: info.database,
+                  applicationName: info.applicationName,
+                  clientAddr,
+                  searchPath,
+                  inTransaction,
+                };
+              }
+              return judgeContext;
+            },
             (event) => {
               if (session !== null) deps.onStatement?.(session, event);
             },

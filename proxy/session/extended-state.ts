@@ -55,7 +55,9 @@ const ACK = { Parse: 0x31, Bind: 0x32, Close: 0x33 } as const;
  */
 export class ExtendedState {
   readonly #statements = new Map<string, PreparedEntry>();
+  /** Named portals; the unnamed one, bound and dropped per statement by most drivers, is kept apart. */
   readonly #portals = new Map<string, PortalEntry>();
+  #unnamedPortal: PortalEntry | undefined = undefined;
   readonly #pending: Pending[] = [];
   readonly #max: number;
 
@@ -82,7 +84,7 @@ export class ExtendedState {
     if (
       portal !== '' &&
       this.portal(portal) === undefined &&
-      this.#portals.size + this.#pending.length >= this.#max
+      this.#portalCount() + this.#pending.length >= this.#max
     ) {
       return false;
     }
@@ -115,25 +117,25 @@ export class ExtendedState {
       if (op.type === 'Bind' && op.portal === name) return op.value ?? undefined;
       if (op.type === 'Close' && op.kind === 'P' && op.name === name) return undefined;
     }
-    return this.#portals.get(name);
+    return name === '' ? this.#unnamedPortal : this.#portals.get(name);
   }
 
   /** The server confirmed the oldest pending operation of this kind ('1', '2' or '3'). */
   confirm(ack: number): void {
-    const index = this.#pending.findIndex((op) => ACK[op.type] === ack);
-    if (index < 0) return;
-    const [op] = this.#pending.splice(index, 1);
+    let index = 0;
+    while (index < this.#pending.length && ACK[this.#pending[index]!.type] !== ack) index++;
+    if (index === this.#pending.length) return;
+    const op = index === 0 ? this.#pending.shift() : this.#pending.splice(index, 1)[0];
     switch (op!.type) {
       case 'Parse':
         this.#statements.set(op!.name, op!.entry);
         return;
       case 'Bind':
-        if (op!.value === null) this.#portals.delete(op!.portal);
-        else this.#portals.set(op!.portal, op!.value);
+        this.#setPortal(op!.portal, op!.value ?? undefined);
         return;
       case 'Close':
         if (op!.kind === 'S') this.#statements.delete(op!.name);
-        else this.#portals.delete(op!.name);
+        else this.#setPortal(op!.name, undefined);
         return;
     }
   }
@@ -151,13 +153,26 @@ export class ExtendedState {
 
   /** Portals do not survive the end of a transaction. */
   endTransaction(): void {
-    this.#portals.clear();
+    this.#unnamedPortal = undefined;
+    // Clearing an empty map still replaces its table: this runs at every ReadyForQuery outside a transaction.
+    if (this.#portals.size > 0) this.#portals.clear();
   }
 
   /** DISCARD ALL / DEALLOCATE ALL semantics at the protocol level. */
   reset(): void {
     this.#statements.clear();
     this.#portals.clear();
+    this.#unnamedPortal = undefined;
+  }
+
+  #portalCount(): number {
+    return this.#portals.size + (this.#unnamedPortal === undefined ? 0 : 1);
+  }
+
+  #setPortal(name: string, value: PortalEntry | undefined): void {
+    if (name === '') this.#unnamedPortal = value;
+    else if (value === undefined) this.#portals.delete(name);
+    else this.#portals.set(name, value);
   }
 }
 
@@ -177,7 +192,10 @@ export function decodeParse(
   if (text === null || body.length < text[1] + 2) return null;
   const count = body.readInt16BE(text[1]);
   if (count < 0 || body.length !== text[1] + 2 + 4 * count) return null;
-  return { name: name[0], text: text[0], paramTypes: Buffer.from(body.subarray(text[1])) };
+  // A copy: the body is only valid during the call.
+  const paramTypes = Buffer.allocUnsafe(body.length - text[1]);
+  body.copy(paramTypes, 0, text[1]);
+  return { name: name[0], text: text[0], paramTypes };
 }
 
 export function decodeBind(body: Buffer): { portal: string; statement: string } | null {
@@ -201,6 +219,7 @@ export function decodeCloseOrDescribe(body: Buffer): { kind: 'S' | 'P'; name: st
 }
 
 export function decodeQuery(body: Buffer): string | null {
-  const text = cstring(body, 0);
-  return text === null || text[1] !== body.length ? null : text[0];
+  // The text and its NUL are the whole body.
+  const end = body.indexOf(0);
+  return end < 0 || end + 1 !== body.length ? null : body.toString('utf8', 0, end);
 }

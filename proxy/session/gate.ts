@@ -41,6 +41,7 @@ import {
   decodeParse,
   decodeQuery,
   ExtendedState,
+  type PortalEntry,
   type PreparedEntry,
 } from './extended-state.js';
 import {
@@ -48,6 +49,7 @@ import {
   changesCatalog,
   expandStars,
   hasMask,
+  markMasked,
   newRequest,
   type Request,
   rowsOfTag,
@@ -97,6 +99,12 @@ export interface StatementEvent {
   readonly protocol: 'simple' | 'extended' | 'function';
 }
 
+/** The actions that carry nothing, shared (an action is never changed). */
+const FORWARD: GateAction = Object.freeze({ type: 'Forward' });
+const DROP: GateAction = Object.freeze({ type: 'Drop' });
+/** The masked columns of a slot that masked nothing. */
+const NOTHING_MASKED: readonly string[] = Object.freeze([]);
+
 /** SECURITY: the token is random per process so a client cannot forge an error that is rewritten. */
 const TOKEN = `pgward_denied_${randomBytes(12).toString('hex')}`;
 const TOKEN_BYTES = Buffer.from(TOKEN);
@@ -106,6 +114,22 @@ const INJECT_EXTENDED = (() => {
   TOKEN_BYTES.copy(body, 0);
   return buildMessage(0x45, body);
 })();
+
+/** What the EXPLAIN guardrail runs for a statement: its text, and the portal's parameters when bound. */
+function explainInput(
+  s: AnalyzedStatement,
+  portal: PortalEntry | undefined | null,
+): { text: string; paramTypes?: Buffer; bind?: Buffer } {
+  if (portal === undefined || portal === null) return { text: s.text };
+  return { text: s.text, bind: portal.bind, paramTypes: portal.statement.paramTypes };
+}
+
+/** A copy of `src[start, end)` (the caller's bytes are only valid during its call). */
+function copyOf(src: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  src.copy(out, 0, start, end);
+  return out;
+}
 
 function buildMessage(type: number, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + body.length);
@@ -153,6 +177,12 @@ export class StatementGate {
   #notice: ((bytes: Buffer) => void) | null = null;
   /** The wait of a statement held for approval, which a CancelRequest ends. */
   #hold: AbortController | null = null;
+  /** The last analysis, for the same text again (see #analyze). */
+  #lastAnalysis: {
+    readonly text: string;
+    readonly context: AnalyzeContext;
+    readonly statements: readonly AnalyzedStatement[];
+  } | null = null;
 
   constructor(
     policy: GatePolicy,
@@ -210,7 +240,7 @@ export class StatementGate {
   /** Client → upstream: decides what happens to one frontend message. */
   onClientMessage(type: number, body: Buffer): GateAction {
     if (this.#discardUntilSync) {
-      if (type !== SYNC) return { type: 'Drop' };
+      if (type !== SYNC) return DROP;
       this.#discardUntilSync = false;
     }
     switch (type) {
@@ -226,7 +256,7 @@ export class StatementGate {
         const close = decodeCloseOrDescribe(body);
         if (close === null) return this.#malformed('Close');
         this.#extended.close(this.#batch, close.kind, close.name);
-        return { type: 'Forward' };
+        return FORWARD;
       }
       case DESCRIBE: {
         const describe = decodeCloseOrDescribe(body);
@@ -236,12 +266,12 @@ export class StatementGate {
             ? (this.#extended.statement(describe.name) ?? null)
             : (this.#extended.portal(describe.name)?.statement ?? null);
         this.#describes.push({ request: this.#batch, entry });
-        return { type: 'Forward' };
+        return FORWARD;
       }
       case SYNC:
         this.#requests.push(this.#batch);
         this.#batch = newRequest();
-        return { type: 'Forward' };
+        return FORWARD;
       case FUNCTION_CALL: {
         // The fast-path function call names a function by OID and cannot be analyzed: always denied.
         const request: Request = newRequest();
@@ -250,7 +280,7 @@ export class StatementGate {
         return this.#deny(request, clientErrors.functionCallDenied(), INJECT_SIMPLE);
       }
       default:
-        return { type: 'Forward' };
+        return FORWARD;
     }
   }
 
@@ -288,14 +318,17 @@ export class StatementGate {
     return replacement;
   }
 
-  /** Upstream → client CommandComplete ('C'), EmptyQueryResponse ('I') or PortalSuspended ('s'). */
-  onServerCompletion(type: number, body: Buffer): void {
+  /**
+   * Upstream → client CommandComplete ('C'), EmptyQueryResponse ('I') or PortalSuspended ('s'), whose
+   * body is `src[start, end)`.
+   */
+  onServerCompletion(type: number, src: Buffer, start: number, end: number): void {
     const request = this.#requests[0] ?? this.#batch;
     const slot = this.#answering(request);
     if (slot === undefined) return;
     if (type === 0x43) {
-      const end = body.indexOf(0);
-      const tag = body.toString('utf8', 0, end < 0 ? body.length : end);
+      const nul = src.indexOf(0, start);
+      const tag = src.toString('utf8', start, nul < 0 || nul > end ? end : nul);
       slot.results.push({ tag, rows: rowsOfTag(tag), sqlstate: null });
       // The statement succeeded: its effects on session state hold from now on.
       const statement = slot.event?.verdict.allow
@@ -309,18 +342,21 @@ export class StatementGate {
     if (slot.results.length >= expected) slot.closed = true;
   }
 
-  /** Upstream RowDescription: for a simple query it describes the statement answering now; otherwise it answers the oldest Describe. */
-  onServerRowDescription(body: Buffer): void {
+  /**
+   * Upstream RowDescription, body `src[start, end)`: for a simple query it describes the statement
+   * answering now; otherwise it answers the oldest Describe.
+   */
+  onServerRowDescription(src: Buffer, start: number, end: number): void {
     const slot = this.#answering(this.#requests[0] ?? this.#batch);
     if (slot !== undefined && slot.event?.protocol === 'simple') {
       // Only a masked result needs its description later; the others pass untouched.
-      slot.rowDescription = hasMask(slot.event.verdict) ? Buffer.from(body) : null;
+      slot.rowDescription = hasMask(slot.event.verdict) ? copyOf(src, start, end) : null;
       slot.fieldPlan = undefined;
       slot.originsChecked = false;
       return;
     }
     const describe = this.#describes.shift();
-    if (describe?.entry != null) describe.entry.rowDescription = Buffer.from(body);
+    if (describe?.entry != null) describe.entry.rowDescription = copyOf(src, start, end);
   }
 
   /** Upstream NoData: answers the oldest Describe. */
@@ -353,7 +389,7 @@ export class StatementGate {
     if (description === null || description === undefined) {
       // SECURITY: rows whose shape the gateway never saw are masked whole.
       slot.fieldPlan = MASK_EVERYTHING;
-      slot.masked.add('*');
+      markMasked(slot, '*');
       return MASK_EVERYTHING;
     }
     const fields = parseRowDescription(description);
@@ -379,7 +415,7 @@ export class StatementGate {
     }
     const plan = planFields(fields, mask, outputs, origins);
     slot.fieldPlan = plan;
-    if (plan !== null) for (const m of plan.masked) slot.masked.add(m);
+    if (plan !== null) for (const m of plan.masked) markMasked(slot, m);
     return plan;
   }
 
@@ -400,7 +436,7 @@ export class StatementGate {
     const outputs =
       (statement as { outputs?: readonly OutputLineage[] | null } | undefined)?.outputs ?? null;
     const all = (f: CopyFormat): CopyPlan => {
-      slot.masked.add('*');
+      markMasked(slot, '*');
       return { format: f, methods: [], all: true, headerPending: f.header };
     };
     if (format === null) {
@@ -428,7 +464,7 @@ export class StatementGate {
       const methods = expanded.map((o) => lineageMethod(o, mask));
       expanded.forEach((o, i) => {
         if (methods[i] !== null)
-          slot.masked.add(o.kind === 'column' ? o.source : `output:${i + 1}`);
+          markMasked(slot, o.kind === 'column' ? o.source : `output:${i + 1}`);
       });
       slot.copyPlan = methods.every((m) => m === null)
         ? null
@@ -457,7 +493,8 @@ export class StatementGate {
 
   /** The slot the next answer belongs to: the first one still open. */
   #answering(request: Request): Slot | undefined {
-    return request.slots.find((s) => !s.closed);
+    for (const slot of request.slots) if (!slot.closed) return slot;
+    return undefined;
   }
 
   #openSlot(
@@ -465,7 +502,7 @@ export class StatementGate {
     event: StatementEvent | null,
     entry: PreparedEntry | null = null,
   ): void {
-    if (event !== null && event.verdict.allow && Object.keys(event.verdict.mask).length > 0) {
+    if (event?.verdict.allow === true && hasMask(event.verdict)) {
       this.#maskingSlots++;
     }
     request.slots.push({
@@ -478,7 +515,7 @@ export class StatementGate {
       rowDescription: null,
       fieldPlan: undefined,
       originsChecked: false,
-      masked: new Set(),
+      masked: null,
       copyPlan: undefined,
     });
   }
@@ -487,11 +524,7 @@ export class StatementGate {
     const listener = this.#onDone;
     const now = performance.now();
     for (const slot of request.slots) {
-      if (
-        slot.event !== null &&
-        slot.event.verdict.allow &&
-        Object.keys(slot.event.verdict.mask).length > 0
-      ) {
+      if (slot.event?.verdict.allow === true && hasMask(slot.event.verdict)) {
         this.#maskingSlots--;
       }
       if (listener === null) continue;
@@ -500,7 +533,7 @@ export class StatementGate {
         startedAt: slot.startedAt,
         durationMs: now - slot.started,
         results: slot.results,
-        masked: [...slot.masked],
+        masked: slot.masked === null ? NOTHING_MASKED : [...slot.masked],
       });
     }
   }
@@ -512,7 +545,7 @@ export class StatementGate {
       this.#emitDone(request);
       while (this.#describes.length > 0 && this.#describes[0]!.request === request)
         this.#describes.shift();
-      if (this.#filter !== null && request.slots.some((slot) => changesCatalog(slot)))
+      if (this.#filter !== null && request.slots.some(changesCatalog))
         this.#filter.origins.invalidate();
     }
     // A denial whose injected message was skipped (the batch failed earlier) is void now.
@@ -526,8 +559,8 @@ export class StatementGate {
     if (text === null) return this.#malformed('Query');
     const request: Request = newRequest();
     this.#requests.push(request);
-    const { statements } = this.#policy.analyzer.analyze(text, this.#analyzeContext());
-    return this.#decide(statements, 'simple', request, INJECT_SIMPLE, (s) => ({ text: s.text }));
+    const statements = this.#analyze(text);
+    return this.#decide(statements, 'simple', request, INJECT_SIMPLE, null);
   }
 
   /** Judges, runs the EXPLAIN guardrail when the decision asks for it, and returns the action. */
@@ -536,16 +569,17 @@ export class StatementGate {
     protocol: StatementEvent['protocol'],
     request: Request,
     inject: Buffer,
-    explainInput: (s: AnalyzedStatement) => { text: string; paramTypes?: Buffer; bind?: Buffer },
-    entry: PreparedEntry | null = null,
+    /** Extended protocol: the portal the Execute runs (its parameters feed the EXPLAIN), if known. */
+    portal: PortalEntry | undefined | null,
     wait = true,
   ): GateAction {
+    const entry = portal?.statement ?? null;
     const verdict = this.#policy.judge.judge(statements, this.#context());
     if (wait && this.#waitsForApproval(verdict)) {
       return this.#awaitApproval(
         statements,
         verdict,
-        () => this.#decide(statements, protocol, request, inject, explainInput, entry, false),
+        () => this.#decide(statements, protocol, request, inject, portal, false),
         (error) => this.#settle(statements, verdict, protocol, request, inject, entry, error),
       );
     }
@@ -559,7 +593,7 @@ export class StatementGate {
         let rows: number;
         try {
           if (explainer === null) throw new Error('no explainer configured');
-          const input = explainInput(s);
+          const input = explainInput(s, portal);
           const target = explainTarget(input.text, s.facts.flags, (name) =>
             this.#sql.preparedText(name),
           );
@@ -622,7 +656,7 @@ export class StatementGate {
       if (protocol === 'extended') this.#discardUntilSync = true;
       return this.#deny(request, cancelled ?? this.#denialError(verdict, approvalRequest), inject);
     }
-    return { type: 'Forward' };
+    return FORWARD;
   }
 
   #waitsForApproval(verdict: Verdict): boolean {
@@ -657,7 +691,7 @@ export class StatementGate {
   #parse(body: Buffer, wait = true): GateAction {
     const parse = decodeParse(body);
     if (parse === null) return this.#malformed('Parse');
-    const { statements } = this.#policy.analyzer.analyze(parse.text, this.#analyzeContext());
+    const statements = this.#analyze(parse.text);
     // SECURITY: judged already at Parse, so a statement the policy refuses never reaches the server's
     // parser: its errors (unknown column, missing table) would tell what exists outside the grant.
     const verdict = this.#policy.judge.judge(statements, this.#context());
@@ -680,7 +714,7 @@ export class StatementGate {
     if (!this.#extended.parse(this.#batch, parse.name, entry)) {
       return { type: 'Fatal', error: clientErrors.tooManyNamedObjects() };
     }
-    return { type: 'Forward' };
+    return FORWARD;
   }
 
   #bind(body: Buffer): GateAction {
@@ -689,7 +723,7 @@ export class StatementGate {
     if (!this.#extended.bind(this.#batch, bind.portal, bind.statement, body)) {
       return { type: 'Fatal', error: clientErrors.tooManyNamedObjects() };
     }
-    return { type: 'Forward' };
+    return FORWARD;
   }
 
   #execute(body: Buffer): GateAction {
@@ -701,34 +735,18 @@ export class StatementGate {
       statements = portal.statement.statements;
       if (!samePath(portal.statement.searchPath, this.searchPath)) {
         // The server resolves the statement's names again under the new search_path: so does the gate.
-        statements = this.#policy.analyzer.analyze(
-          portal.statement.text,
-          this.#analyzeContext(),
-        ).statements;
+        statements = this.#analyze(portal.statement.text);
       }
     } else {
       const cursor = this.#sql.cursor(execute.portal);
       // Unknown portal: PostgreSQL answers with an error and runs nothing.
       if (cursor === undefined) {
         this.#openSlot(this.#batch, null);
-        return { type: 'Forward' };
+        return FORWARD;
       }
       statements = [asStatement(cursor)];
     }
-    const bind = portal?.bind;
-    const paramTypes = portal?.statement.paramTypes;
-    return this.#decide(
-      statements,
-      'extended',
-      this.#batch,
-      INJECT_EXTENDED,
-      (s) => ({
-        text: s.text,
-        ...(bind !== undefined ? { bind } : {}),
-        ...(paramTypes !== undefined ? { paramTypes } : {}),
-      }),
-      portal?.statement ?? null,
-    );
+    return this.#decide(statements, 'extended', this.#batch, INJECT_EXTENDED, portal);
   }
 
   #deny(request: Request, error: ClientError, inject: Buffer): GateAction {
@@ -747,7 +765,19 @@ export class StatementGate {
     return { type: 'Fatal', error: clientErrors.protocolViolation(`malformed ${what} message`) };
   }
 
-  #analyzeContext(): AnalyzeContext {
-    return this.#sql.analyzeContext();
+  /**
+   * Analyzes `text` in the session's current context. The same text again under the same context (a
+   * driver's unnamed Parse of one query, over and over) reuses the last analysis, provided it asked for
+   * no SQL-level prepared statement or cursor (those may have changed since): the analyzer would answer
+   * the same.
+   */
+  #analyze(text: string): readonly AnalyzedStatement[] {
+    const context = this.#sql.analyzeContext();
+    const last = this.#lastAnalysis;
+    if (last !== null && last.context === context && last.text === text) return last.statements;
+    const lookups = this.#sql.lookups;
+    const { statements } = this.#policy.analyzer.analyze(text, context);
+    this.#lastAnalysis = this.#sql.lookups === lookups ? { text, context, statements } : null;
+    return statements;
   }
 }

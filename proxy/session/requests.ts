@@ -56,8 +56,8 @@ export interface Slot {
   fieldPlan: FieldPlan | null | undefined;
   /** The row description now answering was checked against the cached column origins. */
   originsChecked: boolean;
-  /** Qualified columns this slot masked, for audit. */
-  readonly masked: Set<string>;
+  /** Qualified columns this slot masked, for audit (null until the first one). */
+  masked: Set<string> | null;
   /** The plan for the COPY TO STDOUT now answering, once computed. */
   copyPlan: CopyPlan | null | undefined;
 }
@@ -123,6 +123,11 @@ export function effectsOf(statements: readonly AnalyzedStatement[]): (Effect | T
   return out;
 }
 
+/** True when the statement changes session state once it succeeds (see effectsOf). */
+export function hasEffects(statement: AnalyzedStatement): boolean {
+  return statement.effects.length > 0 || markerOf(statement.facts.command) !== null;
+}
+
 /** The verdict when a required row estimate could not be had: refused, naming the guardrail. */
 export function unestimated(verdict: Verdict, index: number): Verdict {
   return {
@@ -156,20 +161,26 @@ export async function expandStars(
 }
 
 export function samePath(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 }
 
 export function hasMask(verdict: Verdict): boolean {
-  return Object.keys(verdict.mask).length > 0;
+  // Per statement: a key test that builds no array of keys.
+  for (const _ in verdict.mask) return true;
+  return false;
 }
 
 /** A slot whose statements passed DDL upstream: cached column origins may be stale. */
 export function changesCatalog(slot: Slot): boolean {
-  return (
-    slot.event !== null &&
-    slot.event.verdict.allow &&
-    slot.event.statements.some((s) => s.facts.flags.includes('ddl'))
-  );
+  if (slot.event === null || !slot.event.verdict.allow) return false;
+  for (const s of slot.event.statements) if (s.facts.flags.includes('ddl')) return true;
+  return false;
+}
+
+/** Records a column (or `*`) the slot masked. */
+export function markMasked(slot: Slot, column: string): void {
+  slot.masked ??= new Set();
+  slot.masked.add(column);
 }
 
 export function asStatement(stored: StoredQuery): AnalyzedStatement {

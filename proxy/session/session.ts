@@ -24,17 +24,21 @@ export function newSessionId(): SessionId {
 
 const F = Disposition.forward;
 const I = Disposition.inspect;
+const O = Disposition.observe;
 
-/** Frontend messages after login. 'p' (password) is only valid during login and is rejected here. */
+/**
+ * Frontend messages after login. 'p' (password) is only valid during login and is rejected here. Query
+ * and Sync are observed: each starts a request the session counts.
+ */
 const CLIENT_TABLE = dispositionTable({
-  Q: I,
+  Q: O,
   P: F,
   B: F,
   E: F,
   D: F,
   C: F,
   H: F,
-  S: I,
+  S: O,
   F: I,
   d: F,
   c: F,
@@ -65,26 +69,31 @@ const SERVER_TABLE = dispositionTable({
   W: F,
   v: F,
   S: I,
-  Z: I,
+  Z: O,
 });
 
-/** In policy mode every message that starts, names or ends a request is inspected by the gate. */
-const GATED_CLIENT_TABLE = withDispositions(CLIENT_TABLE, { B: I, C: I, D: I, E: I, P: I });
+/**
+ * In policy mode every message that starts, names or ends a request is inspected by the gate. They are
+ * observed: a message the gate forwards stays in the run of bytes around it; any other action takes it
+ * over.
+ */
+const GATED_CLIENT_TABLE = withDispositions(CLIENT_TABLE, { B: O, C: O, D: O, E: O, P: O });
 
 /**
  * In policy mode the answers that end, fail or describe a statement and confirm a Parse, Bind or Close
- * are inspected too: denials are rewritten, results recorded, named objects tracked.
+ * are inspected too: denials are rewritten, results recorded, named objects tracked. Only errors can be
+ * rewritten; the others are observed (read, and passed on as they came).
  */
 const GATED_SERVER_TABLE = withDispositions(SERVER_TABLE, {
-  '1': I,
-  '2': I,
-  '3': I,
-  C: I,
+  '1': O,
+  '2': O,
+  '3': O,
+  C: O,
   E: I,
-  I: I,
-  T: I,
-  n: I,
-  s: I,
+  I: O,
+  T: O,
+  n: O,
+  s: O,
 });
 
 /**
@@ -116,6 +125,9 @@ const FUNCTION_CALL = 0x46;
 const TERMINATE = 0x58;
 const PARAMETER_STATUS = 0x53;
 const READY_FOR_QUERY = 0x5a;
+const HEADER = 5;
+/** The body of a message that has none (Sync, Flush): no view is made for it. */
+const NO_BODY = Buffer.alloc(0);
 
 export interface SessionLimits {
   readonly maxMessageBytes: number;
@@ -168,6 +180,8 @@ export class Session {
   readonly #notices: Buffer[] = [];
   /** Client messages held by the gate (a row estimate, an approval wait): the session is not idle. */
   #deferred = 0;
+  /** The gate's action for the observed client message it did not forward, delivered to message next. */
+  #takenOver: GateAction | null = null;
 
   constructor(client: Socket, upstream: UpstreamConnection, info: SessionInfo, deps: SessionDeps) {
     this.info = info;
@@ -183,6 +197,7 @@ export class Session {
       { maxInspectLength: limits.maxMessageBytes, maxForwardLength: limits.maxMessageBytes },
       {
         forward: (bytes) => this.#outToServer.push(bytes),
+        observe: (type, src, start, end) => this.#observeClient(type, src, start, end),
         message: (type, body, raw) => this.#onClientMessage(type, body, raw),
         fault: (err) =>
           this.close(
@@ -198,6 +213,7 @@ export class Session {
       { maxInspectLength: limits.maxBackendMessageBytes, maxForwardLength: 0x7fffffff },
       {
         forward: (bytes) => this.#toClient.push(bytes),
+        observe: (type, src, start, end) => this.#observeServer(type, src, start, end),
         message: (type, body, raw) => this.#onServerMessage(type, body, raw),
         // Only DataRows are rewritten (MASKING_SERVER_TABLE, used with a gate only).
         rewrite: (_type, src, start, end) => this.#onServerRows(this.#gate!, src, start, end),
@@ -346,6 +362,11 @@ export class Session {
 
   /** Writes `parts` in order; `sent` (if given) is called once the socket is done with all of them. */
   #write(socket: Socket, parts: Buffer[], sent?: () => void): boolean {
+    if (parts.length === 1) {
+      // The common case, one slice: popped (emptying by setting length costs far more).
+      const only = parts.pop()!;
+      return socket.destroyed || socket.write(only, sent);
+    }
     const merged = mergeAdjacent(parts);
     parts.length = 0;
     if (socket.destroyed) return true;
@@ -358,9 +379,34 @@ export class Session {
     return ok;
   }
 
+  /**
+   * An observed frontend message, by offsets: true when it goes upstream as it came (counted if it starts
+   * a request). In policy mode the gate decides; an action other than Forward takes the message over and
+   * is applied when the framer delivers it to #onClientMessage, right after this returns.
+   */
+  #observeClient(type: number, src: Buffer, start: number, end: number): boolean {
+    const gate = this.#gate;
+    if (gate !== null) {
+      const body = end - start === HEADER ? NO_BODY : src.subarray(start + HEADER, end);
+      const action = gate.onClientMessage(type, body);
+      if (action.type !== 'Forward') {
+        this.#takenOver = action;
+        return false;
+      }
+    }
+    this.#countRequest(type);
+    return true;
+  }
+
   #onClientMessage(type: number, body: Buffer, raw: Buffer): void {
     if (type === TERMINATE) {
       this.close(null, 'client terminated');
+      return;
+    }
+    const taken = this.#takenOver;
+    if (taken !== null) {
+      this.#takenOver = null;
+      this.#applyGateAction(type, raw, taken);
       return;
     }
     if (this.#gate === null) {
@@ -417,8 +463,13 @@ export class Session {
   }
 
   #toServer(type: number, bytes: Buffer): void {
-    if (type === Q || type === SYNC || type === FUNCTION_CALL) this.#pending++;
+    this.#countRequest(type);
     this.#outToServer.push(bytes);
+  }
+
+  /** A Query, Sync or FunctionCall on its way upstream: one more ReadyForQuery to come. */
+  #countRequest(type: number): void {
+    if (type === Q || type === SYNC || type === FUNCTION_CALL) this.#pending++;
   }
 
   #flushToServer(): void {
@@ -427,16 +478,51 @@ export class Session {
     }
   }
 
-  #onServerMessage(type: number, body: Buffer, raw: Buffer): void {
+  /**
+   * An observed backend message, by offsets: read, and always passed on to the client as it came (in the
+   * forwarded run around it).
+   */
+  #observeServer(type: number, src: Buffer, start: number, end: number): boolean {
     if (type === READY_FOR_QUERY) {
-      if (this.#pending > 0) this.#pending--;
-      this.#txStatus = body[0]!;
-      this.#gate?.onReady(this.#txStatus);
-      this.#syncServerTable();
-      this.#toClient.push(raw);
-      this.#toClient.release();
-      return;
+      // A ReadyForQuery without its status byte leaves no valid status (never a byte of the next message).
+      this.#onReady(end > start + HEADER ? src[start + HEADER]! : 0);
+      return true;
     }
+    const gate = this.#gate;
+    if (gate === null) return true;
+    switch (type) {
+      case ROW_DESCRIPTION:
+        gate.onServerRowDescription(src, start + HEADER, end);
+        return true;
+      case NO_DATA:
+        gate.onServerNoData();
+        return true;
+      case PARSE_COMPLETE:
+      case BIND_COMPLETE:
+      case CLOSE_COMPLETE:
+        gate.onServerAck(type);
+        return true;
+      case COMMAND_COMPLETE:
+      case EMPTY_QUERY:
+      case PORTAL_SUSPENDED:
+        gate.onServerCompletion(type, src, start + HEADER, end);
+        this.#copyPlan = null;
+        return true;
+      default:
+        return true;
+    }
+  }
+
+  #onReady(status: number): void {
+    if (this.#pending > 0) this.#pending--;
+    this.#txStatus = status;
+    this.#gate?.onReady(status);
+    this.#syncServerTable();
+    // Between results the outbound slab is let go; what it holds is queued before this message.
+    this.#toClient.release();
+  }
+
+  #onServerMessage(type: number, body: Buffer, raw: Buffer): void {
     if (type === NOTIFICATION_RESPONSE) {
       // The client knows this session by the gateway's pid: notifications it raised itself must carry it.
       if (body.length >= 4 && body.readInt32BE(0) === this.#upstreamPid) {
@@ -448,32 +534,13 @@ export class Session {
       this.#toClient.push(raw);
       return;
     }
-    if (
-      this.#gate !== null &&
-      (type === ROW_DESCRIPTION || type === NO_DATA || type === DATA_ROW)
-    ) {
-      this.#onResultMessage(this.#gate, type, body, raw);
-      return;
-    }
-    if (
-      this.#gate !== null &&
-      (type === PARSE_COMPLETE || type === BIND_COMPLETE || type === CLOSE_COMPLETE)
-    ) {
-      this.#gate.onServerAck(type);
-      this.#toClient.push(raw);
+    // SECURITY: a DataRow handed over alone while masking is masked like those in a run.
+    if (this.#gate !== null && type === DATA_ROW) {
+      this.#onServerRows(this.#gate, raw, 0, raw.length);
       return;
     }
     if (this.#gate !== null && (type === COPY_OUT_RESPONSE || type === COPY_DATA)) {
       this.#onCopyMessage(this.#gate, type, body, raw);
-      return;
-    }
-    if (
-      (type === COMMAND_COMPLETE || type === EMPTY_QUERY || type === PORTAL_SUSPENDED) &&
-      this.#gate !== null
-    ) {
-      this.#gate.onServerCompletion(type, body);
-      this.#copyPlan = null;
-      this.#toClient.push(raw);
       return;
     }
     if (type === ERROR_RESPONSE && this.#gate !== null) {
@@ -488,16 +555,8 @@ export class Session {
         return;
       }
     }
-    this.#toClient.push(raw);
-  }
-
-  #onResultMessage(gate: StatementGate, type: number, body: Buffer, raw: Buffer): void {
-    if (type === ROW_DESCRIPTION) gate.onServerRowDescription(body);
-    else if (type === NO_DATA) gate.onServerNoData();
-    else {
-      this.#onServerRows(gate, raw, 0, raw.length);
-      return;
-    }
+    // The observed kinds, should one come here: read as the observer reads them, then passed on.
+    this.#observeServer(type, raw, 0, raw.length);
     this.#toClient.push(raw);
   }
 
@@ -592,18 +651,26 @@ export class Session {
 
 const TERMINATE_MESSAGE = Buffer.from([0x58, 0, 0, 0, 4]);
 
-/** Merges slices that are adjacent views of the same memory, so pass-through bytes leave as they came. */
-export function mergeAdjacent(parts: Buffer[]): Buffer[] {
-  if (parts.length < 2) return parts.slice();
-  const out: Buffer[] = [parts[0]!];
-  for (let i = 1; i < parts.length; i++) {
-    const next = parts[i]!;
-    const last = out[out.length - 1]!;
-    if (last.buffer === next.buffer && last.byteOffset + last.length === next.byteOffset) {
-      out[out.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + next.length);
-    } else {
-      out.push(next);
+/**
+ * Merges slices that are adjacent views of the same memory, so pass-through bytes leave as they came: one
+ * view per run of adjacent slices.
+ */
+export function mergeAdjacent(parts: readonly Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i < parts.length) {
+    const first = parts[i]!;
+    let end = first.byteOffset + first.length;
+    let j = i + 1;
+    for (; j < parts.length; j++) {
+      const next = parts[j]!;
+      if (next.buffer !== first.buffer || next.byteOffset !== end) break;
+      end += next.length;
     }
+    out.push(
+      j === i + 1 ? first : Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset),
+    );
+    i = j;
   }
   return out;
 }

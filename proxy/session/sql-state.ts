@@ -4,7 +4,14 @@
 
 import type { AnalyzeContext, AnalyzedStatement, Effect, StoredQuery } from '../analyzer/facts.js';
 import type { StatementAnalyzer } from './gate.js';
-import { effectsOf, type Request, type SqlPrepared, samePath, type TxMarker } from './requests.js';
+import {
+  effectsOf,
+  hasEffects,
+  type Request,
+  type SqlPrepared,
+  samePath,
+  type TxMarker,
+} from './requests.js';
 
 const IDLE = 0x49;
 const IN_TRANSACTION = 0x54;
@@ -23,6 +30,9 @@ export class SqlState {
   /** #sessionPath when the current transaction began, restored if it rolls back. */
   #pathAtBegin: readonly string[] | null = null;
   #status = IDLE;
+  /** The analyze context for the current search_path (rebuilt when it changes). */
+  #context: AnalyzeContext | null = null;
+  #lookups = 0;
 
   constructor(
     analyzer: StatementAnalyzer,
@@ -51,16 +61,36 @@ export class SqlState {
   }
 
   analyzeContext(): AnalyzeContext {
-    return {
-      searchPath: this.searchPath,
-      defaultSearchPath: this.#startupPath,
-      prepared: (name) => this.#preparedNow(name),
-      cursors: (name) => this.#cursors.get(name),
-    };
+    const searchPath = this.searchPath;
+    // The lookups read the live maps, so one context serves every statement until search_path changes.
+    if (this.#context?.searchPath !== searchPath) {
+      this.#context = {
+        searchPath,
+        defaultSearchPath: this.#startupPath,
+        prepared: (name) => {
+          this.#lookups++;
+          return this.#preparedNow(name);
+        },
+        cursors: (name) => {
+          this.#lookups++;
+          return this.#cursors.get(name);
+        },
+      };
+    }
+    return this.#context;
+  }
+
+  /**
+   * How many times an analysis asked for a SQL-level prepared statement or cursor: an analysis that
+   * asked for none depends only on its text and context.
+   */
+  get lookups(): number {
+    return this.#lookups;
   }
 
   /** A statement succeeded upstream: its effects hold from now on. */
   applyStatement(request: Request, statement: AnalyzedStatement): void {
+    if (!hasEffects(statement)) return;
     for (const effect of effectsOf([statement])) {
       request.pathBefore ??= this.#sessionPath;
       if (effect.type === 'Commit' && this.#status === IN_TRANSACTION) request.committed = true;

@@ -539,3 +539,221 @@ describe('Framer rewrite runs', () => {
     }
   });
 });
+
+describe('Framer observed messages', () => {
+  const O = Disposition.observe;
+  // As in a policy session: the messages that start or end a request are observed, Terminate inspected.
+  const OBSERVE_TABLE = dispositionTable({ Q: O, S: O, X: I, P: F, B: F, E: F, D: F, H: F, d: F });
+  const taken = query('take over');
+  const input = concat(
+    parse,
+    bind,
+    describeMsg,
+    execute,
+    sync(),
+    query('pass'),
+    taken,
+    flush,
+    sync(),
+    terminate(),
+  );
+
+  type ObserveEvent =
+    | { kind: 'forward'; bytes: Buffer; same: boolean }
+    | { kind: 'observe'; type: number; bytes: Buffer }
+    | { kind: 'message'; type: number; bytes: Buffer; bodyOk: boolean }
+    | { kind: 'fault'; error: PgwardError };
+
+  interface ObserveHarness {
+    readonly framer: Framer;
+    readonly events: ObserveEvent[];
+    /** Pushes a chunk, remembering it so a forwarded slice can be told to be that very chunk. */
+    push(part: Buffer): void;
+  }
+
+  /** `pass` decides per observed message (its raw bytes) whether it stays in the forwarded run. */
+  function observeHarness(
+    pass: (raw: Buffer) => boolean,
+    onMessage?: (framer: Framer) => void,
+    withObserve = true,
+    limits: FramerLimits = LIMITS,
+  ): ObserveHarness {
+    const events: ObserveEvent[] = [];
+    const pushed: Buffer[] = [];
+    const framer: Framer = new Framer(OBSERVE_TABLE, limits, {
+      forward: (bytes) =>
+        events.push({
+          kind: 'forward',
+          bytes: Buffer.from(bytes),
+          same: pushed.some((p) => p === bytes),
+        }),
+      message: (type, body, raw) => {
+        const bodyOk = body.equals(raw.subarray(5)) && raw.readInt32BE(1) === raw.length - 1;
+        events.push({ kind: 'message', type, bytes: Buffer.from(raw), bodyOk });
+        onMessage?.(framer);
+      },
+      ...(withObserve
+        ? {
+            observe: (type: number, src: Buffer, start: number, end: number) => {
+              const raw = Buffer.from(src.subarray(start, end));
+              events.push({ kind: 'observe', type, bytes: raw });
+              return pass(raw);
+            },
+          }
+        : {}),
+      fault: (error) => events.push({ kind: 'fault', error }),
+    });
+    return {
+      framer,
+      events,
+      push(part) {
+        pushed.push(part);
+        framer.push(part);
+      },
+    };
+  }
+
+  /**
+   * The first way the events fail the observe contract: the forwarded and delivered bytes reproduce the
+   * input in order, every observed message is seen once and in order, and a message comes to `message`
+   * exactly when it is inspected or was taken over (after its own observation, before any other).
+   */
+  function observeMismatch(events: readonly ObserveEvent[], takes: (raw: Buffer) => boolean) {
+    const expected = messagesOf(input);
+    const observedWant = expected.filter((m) => OBSERVE_TABLE[m.type] === O);
+    const messagesWant = expected.filter(
+      (m) => OBSERVE_TABLE[m.type] === I || (OBSERVE_TABLE[m.type] === O && takes(m.raw)),
+    );
+    let offset = 0;
+    let observed = 0;
+    let delivered = 0;
+    let lastObserved: Buffer | null = null;
+    for (const e of events) {
+      if (e.kind === 'fault') return `unexpected fault ${e.error.message}`;
+      if (e.kind === 'observe') {
+        if (!observedWant[observed++]?.raw.equals(e.bytes)) return `observed ${observed} differs`;
+        lastObserved = e.bytes;
+        continue;
+      }
+      if (!e.bytes.equals(input.subarray(offset, offset + e.bytes.length)))
+        return `${e.kind} at input offset ${offset} differs from the input`;
+      offset += e.bytes.length;
+      if (e.kind === 'message') {
+        if (!messagesWant[delivered++]?.raw.equals(e.bytes)) return `message ${delivered} differs`;
+        if (!e.bodyOk) return `message ${delivered} has an inconsistent body view`;
+        if (OBSERVE_TABLE[e.type] === O && lastObserved?.equals(e.bytes) !== true)
+          return `taken-over message ${delivered} did not follow its observation`;
+      }
+    }
+    if (offset !== input.length) return `reproduced ${offset} of ${input.length} bytes`;
+    if (observed !== observedWant.length) return `observed ${observed} of ${observedWant.length}`;
+    if (delivered !== messagesWant.length)
+      return `delivered ${delivered} of ${messagesWant.length}`;
+    return null;
+  }
+
+  const partsOf = (buf: Buffer) => [
+    [buf],
+    chunks(buf, 1),
+    ...[...everySplit(buf)].map(([a, b]) => [a, b]),
+  ];
+  const takesTheOne = (raw: Buffer) => raw.equals(taken);
+
+  function run(
+    pass: (raw: Buffer) => boolean,
+    parts: readonly Buffer[],
+    onMessage?: (f: Framer) => void,
+  ): ObserveHarness {
+    const h = observeHarness(pass, onMessage);
+    for (const part of parts) h.push(part);
+    return h;
+  }
+
+  it('keeps passed observed messages in the forwarded run: a chunk leaves as it came, zero-copy', () => {
+    const chunk = concat(parse, bind, describeMsg, execute, sync(), query('pass'));
+    const { events } = run(() => true, [chunk]);
+    const forwards = events.filter((e) => e.kind === 'forward');
+    expect(forwards).toHaveLength(1);
+    expect(forwards[0]).toMatchObject({ same: true });
+    expect(
+      events.filter((e) => e.kind === 'observe').map((e) => (e as { type: number }).type),
+    ).toEqual([0x53, 0x51]);
+  });
+
+  it('passing everything reproduces the input whole, at every split offset and byte by byte', () => {
+    const failures: string[] = [];
+    for (const parts of partsOf(input)) {
+      const { framer, events } = run(() => true, parts);
+      const problem = observeMismatch(events, () => false);
+      if (problem !== null) failures.push(`${parts.length} parts: ${problem}`);
+      if (!framer.atBoundary) failures.push(`${parts.length} parts: not at a boundary`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('a message taken over comes to message after its observation and the bytes before it', () => {
+    const failures: string[] = [];
+    for (const parts of partsOf(input)) {
+      const { events } = run((raw) => !takesTheOne(raw), parts);
+      const problem = observeMismatch(events, takesTheOne);
+      if (problem !== null) failures.push(`${parts.length} parts: ${problem}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('pausing for a taken-over message holds the rest until resume, in order', () => {
+    const failures: string[] = [];
+    for (const parts of partsOf(input)) {
+      const { framer, events } = run(
+        () => false,
+        parts,
+        (f) => f.pause(),
+      );
+      for (let i = 0; i < 50 && framer.paused; i++) framer.resume();
+      const problem = observeMismatch(events, () => true);
+      if (problem !== null) failures.push(`${parts.length} parts: ${problem}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('stop() in the handler of a taken-over message ends delivery', () => {
+    for (const parts of partsOf(input)) {
+      const { framer, events } = run(
+        (raw) => !takesTheOne(raw),
+        parts,
+        (f) => f.stop(),
+      );
+      framer.push(input);
+      const delivered = concat(
+        ...events.flatMap((e) => (e.kind === 'forward' || e.kind === 'message' ? [e.bytes] : [])),
+      );
+      expect(delivered.equals(input.subarray(0, input.indexOf(taken) + taken.length))).toBe(true);
+      expect(events.at(-1)).toMatchObject({ kind: 'message', type: 0x51 });
+    }
+  });
+
+  it('without an observe handler the messages are delivered as inspected', () => {
+    const h = observeHarness(() => true, undefined, false);
+    h.push(input);
+    expect(h.events.filter((e) => e.kind === 'observe')).toHaveLength(0);
+    expect(h.events.filter((e) => e.kind === 'message')).toHaveLength(5);
+  });
+
+  it('an observed message over the inspect limit is refused after the bytes before it', () => {
+    const limits: FramerLimits = { maxInspectLength: 20, maxForwardLength: 1000 };
+    const big = query('x'.repeat(40));
+    const head = concat(parse, query('ok'));
+    const all = concat(head, big, sync());
+    for (let split = 0; split <= all.length; split++) {
+      const h = observeHarness(() => true, undefined, true, limits);
+      h.push(all.subarray(0, split));
+      h.push(all.subarray(split));
+      expect(h.events.at(-1)).toMatchObject({
+        kind: 'fault',
+        error: { code: 'PGW_WIRE_MESSAGE_TOO_LARGE' },
+      });
+      const forwarded = concat(...h.events.flatMap((e) => (e.kind === 'forward' ? [e.bytes] : [])));
+      expect(forwarded.equals(head)).toBe(true);
+    }
+  });
+});

@@ -7,9 +7,10 @@ import { PgwardError } from '../../lib/errors.js';
 /**
  * What the session does with a message type. `rewrite` is `inspect` for hot messages the session writes
  * anew itself (masked DataRows): back-to-back ones come together, as offsets into the chunk, with no views
- * made for each.
+ * made for each. `observe` is `inspect` for messages the session reads and nearly always passes on as
+ * they came: they are shown by offsets and, unless the handler takes one over, stay in the forwarded run.
  */
-export const Disposition = { reject: 0, forward: 1, inspect: 2, rewrite: 3 } as const;
+export const Disposition = { reject: 0, forward: 1, inspect: 2, rewrite: 3, observe: 4 } as const;
 export type Disposition = (typeof Disposition)[keyof typeof Disposition];
 
 export interface FramerHandlers {
@@ -26,6 +27,13 @@ export interface FramerHandlers {
    * `message`.
    */
   rewrite?(type: number, src: Buffer, start: number, end: number): void;
+  /**
+   * One complete `observe` message, `src[start, end)` with its header, only valid during the call. True:
+   * it is passed on unchanged with the forwarded bytes around it (the handler sends nothing itself and
+   * neither pauses nor stops the framer). False: the handler takes it over, and it is delivered to
+   * `message` next, after the bytes before it. Absent: such messages go to `message`.
+   */
+  observe?(type: number, src: Buffer, start: number, end: number): boolean;
   /** A framing fault; the framer stops and delivers nothing more. */
   fault(error: PgwardError): void;
 }
@@ -157,6 +165,31 @@ export class Framer {
         pos = end;
         continue;
       }
+      if (disposition === Disposition.observe && end <= n && this.#h.observe !== undefined) {
+        if (runType !== FORWARD_RUN) {
+          if (!this.#endRun(chunk, runStart, pos, runType)) return;
+          runStart = pos;
+          runType = FORWARD_RUN;
+        }
+        if (this.#h.observe(type, chunk, pos, end)) {
+          pos = end;
+          // Defensive: a handler that stopped or paused the framer anyway ends the run here.
+          if (this.#stopped) return;
+          if (this.#paused) {
+            this.#endRun(chunk, runStart, pos, runType);
+            this.#continues(chunk, pos);
+            return;
+          }
+          continue;
+        }
+        // Taken over: the bytes before it leave first, then it is delivered as an inspected message.
+        this.#endRun(chunk, runStart, pos, runType);
+        this.#message(type, chunk, pos, end);
+        pos = end;
+        runStart = pos;
+        if (!this.#continues(chunk, pos)) return;
+        continue;
+      }
       if (!this.#endRun(chunk, runStart, pos, runType)) return;
       if (end > n) {
         this.#startMessage(chunk, pos, n, length, disposition);
@@ -178,7 +211,7 @@ export class Framer {
   #endRun(chunk: Buffer, start: number, end: number, runType: number): boolean {
     if (end <= start) return true;
     if (runType === FORWARD_RUN) {
-      this.#h.forward(chunk.subarray(start, end));
+      this.#h.forward(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end));
       return true;
     }
     this.#h.rewrite!(runType, chunk, start, end);
@@ -269,7 +302,19 @@ export class Framer {
   #deliver(type: number, src: Buffer, start: number, end: number, disposition: Disposition): void {
     if (disposition === Disposition.rewrite && this.#h.rewrite !== undefined)
       this.#h.rewrite(type, src, start, end);
-    else this.#h.message(type, src.subarray(start + HEADER, end), src.subarray(start, end));
+    else if (
+      disposition === Disposition.observe &&
+      this.#h.observe !== undefined &&
+      this.#h.observe(type, src, start, end)
+    ) {
+      // A message reassembled from several chunks: it leaves alone, as it came.
+      if (!this.#stopped)
+        this.#h.forward(start === 0 && end === src.length ? src : src.subarray(start, end));
+    } else this.#message(type, src, start, end);
+  }
+
+  #message(type: number, src: Buffer, start: number, end: number): void {
+    this.#h.message(type, src.subarray(start + HEADER, end), src.subarray(start, end));
   }
 
   #check(type: number, length: number): Disposition | PgwardError {

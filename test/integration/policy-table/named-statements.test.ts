@@ -115,6 +115,65 @@ describe('search_path changes (lax policy, where they are allowed)', () => {
   });
 });
 
+describe('the same text parsed again is judged as PostgreSQL will run it now', () => {
+  const EXECUTE_Q = 'EXECUTE pt_q';
+  /** Parse (unnamed) of `text`, Bind, Execute. */
+  const unnamed = (c: StepClient, text: string) =>
+    batch(c, serialize.parse({ text }), serialize.bind({}), serialize.execute());
+
+  it('an unnamed EXECUTE of a SQL-level statement prepared anew in between', async () => {
+    await using c = await connectSteps(env.endpoint('lax', 'agent'));
+    expect(errorsOf(await c.query('PREPARE pt_q AS SELECT count(*) FROM orders'))).toEqual([]);
+    expect(summarizeBatch(await unnamed(c, EXECUTE_Q)).outcomes).toEqual([
+      { ok: true, rows: [['50']], tag: 'SELECT 1' },
+    ]);
+    expect(errorsOf(await c.query('DEALLOCATE pt_q'))).toEqual([]);
+    expect(errorsOf(await c.query(`PREPARE pt_q AS ${WIDE_DELETE}`))).toEqual([]);
+    // The same text as before, but it names another statement now.
+    expect(errorsOf(await unnamed(c, EXECUTE_Q))).toEqual([
+      { code: '42501', rule: 'guardrail.explain_rows' },
+    ]);
+    expect(await big()).toBe(5000);
+  });
+
+  it('a Parse read before a redefinition took effect is not reused for the same text after it', async () => {
+    await using c = await connectSteps(env.endpoint('lax', 'agent'));
+    expect(errorsOf(await c.query('PREPARE pt_r AS SELECT count(*) FROM orders'))).toEqual([]);
+    // Sent together: the Parse is read while PostgreSQL has not yet redefined pt_r (it only parses).
+    c.write(
+      Buffer.concat([
+        serialize.query(`DEALLOCATE pt_r; PREPARE pt_r AS ${WIDE_DELETE}`),
+        serialize.parse({ text: 'EXECUTE pt_r' }),
+        serialize.sync(),
+      ]),
+    );
+    expect(errorsOf(await c.untilReady())).toEqual([]);
+    expect(errorsOf(await c.untilReady())).toEqual([]);
+    // Nothing else is read in between: the same text again must be read as pt_r is now.
+    expect(errorsOf(await unnamed(c, 'EXECUTE pt_r'))).toEqual([
+      { code: '42501', rule: 'guardrail.explain_rows' },
+    ]);
+    expect(await big()).toBe(5000);
+  });
+
+  it('an unnamed Parse of the same text after SET search_path took effect', async () => {
+    await using c = await connectSteps(env.endpoint('lax', 'agent'));
+    const text = 'SELECT note FROM orders WHERE id = 1';
+    // Sent together: the Parse is read while search_path is still the startup one (it only parses).
+    c.write(
+      Buffer.concat([
+        serialize.query('SET search_path = other'),
+        serialize.parse({ text }),
+        serialize.sync(),
+      ]),
+    );
+    expect(errorsOf(await c.untilReady())).toEqual([]);
+    expect(errorsOf(await c.untilReady())).toEqual([]);
+    // Nothing else is read in between: the same text again resolves `orders` in schema other.
+    expect(errorsOf(await unnamed(c, text))).toEqual([{ code: '42501', rule: 'access.table' }]);
+  });
+});
+
 describe('the decision comes before PostgreSQL says anything about a refused statement', () => {
   const probe = 'SELECT no_such_column FROM secrets';
 
