@@ -47,6 +47,7 @@ import {
 import {
   asStatement,
   changesCatalog,
+  changesSessionState,
   expandStars,
   hasMask,
   markMasked,
@@ -109,6 +110,13 @@ const NOTHING_MASKED: readonly string[] = Object.freeze([]);
 const TOKEN = `pgward_denied_${randomBytes(12).toString('hex')}`;
 const TOKEN_BYTES = Buffer.from(TOKEN);
 const INJECT_SIMPLE = buildMessage(0x51, Buffer.from(`${TOKEN}\0`));
+/** The refusal of a statement sent behind an unsynced change of the session state it depends on. */
+const pipelinedStateChange = (): ClientError =>
+  clientErrors.denied(
+    'session.pipelined_state_change',
+    "a statement after one that changes search_path, prepared statements, cursors or the transaction must wait for that statement's Sync",
+  );
+
 const INJECT_EXTENDED = (() => {
   const body = Buffer.alloc(TOKEN_BYTES.length + 1 + 4);
   TOKEN_BYTES.copy(body, 0);
@@ -178,6 +186,13 @@ export class StatementGate {
   /** The wait of a statement held for approval, which a CancelRequest ends. */
   #hold: AbortController | null = null;
   /** The last analysis, for the same text again (see #analyze). */
+  /**
+   * Requests in flight with a statement that changes what later statements mean (search_path, prepared
+   * statements, cursors, transaction end). SECURITY: a later statement is analyzed only once they are
+   * done, so it is never judged against session state that is about to change under it.
+   */
+  readonly #stateChanging = new Set<Request>();
+  #stateSettled: { promise: Promise<void>; resolve: () => void } | null = null;
   #lastAnalysis: {
     readonly text: string;
     readonly context: AnalyzeContext;
@@ -541,6 +556,7 @@ export class StatementGate {
   /** Upstream → client ReadyForQuery: one request is complete. */
   onReady(status: number): void {
     const request = this.#requests.shift();
+    if (request !== undefined && this.#stateChanging.delete(request)) this.#settleState();
     if (request !== undefined) {
       this.#emitDone(request);
       while (this.#describes.length > 0 && this.#describes[0]!.request === request)
@@ -559,8 +575,41 @@ export class StatementGate {
     if (text === null) return this.#malformed('Query');
     const request: Request = newRequest();
     this.#requests.push(request);
+    if (this.#stateChanging.has(this.#batch)) {
+      // A Query inside an extended batch not yet synced, after a state change in it: the batch cannot
+      // finish before this message does, so waiting for it would never end.
+      this.#openSlot(request, null);
+      return this.#deny(request, pipelinedStateChange(), INJECT_SIMPLE);
+    }
+    if (this.#stateChanging.size > 0) {
+      // An earlier request may still change search_path, prepared statements or cursors: wait for it.
+      return { type: 'Defer', action: this.#stateDone().then(() => this.#queryNow(text, request)) };
+    }
+    return this.#queryNow(text, request);
+  }
+
+  #queryNow(text: string, request: Request): GateAction {
     const statements = this.#analyze(text);
+    if (statements.some(changesSessionState)) this.#stateChanging.add(request);
     return this.#decide(statements, 'simple', request, INJECT_SIMPLE, null);
+  }
+
+  /** Resolves once no request in flight can still change the session state analysis reads. */
+  #stateDone(): Promise<void> {
+    if (this.#stateChanging.size === 0) return Promise.resolve();
+    if (this.#stateSettled === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#stateSettled = { promise, resolve };
+    }
+    return this.#stateSettled.promise;
+  }
+
+  #settleState(): void {
+    if (this.#stateChanging.size > 0 || this.#stateSettled === null) return;
+    const { resolve } = this.#stateSettled;
+    this.#stateSettled = null;
+    resolve();
   }
 
   /** Judges, runs the EXPLAIN guardrail when the decision asks for it, and returns the action. */
@@ -691,7 +740,19 @@ export class StatementGate {
   #parse(body: Buffer, wait = true): GateAction {
     const parse = decodeParse(body);
     if (parse === null) return this.#malformed('Parse');
+    if (this.#stateChanging.has(this.#batch)) {
+      // SECURITY: the server runs this after a statement of the same batch that changes session state,
+      // before the batch's Sync lets that statement's outcome be known: analysis cannot follow it.
+      this.#openSlot(this.#batch, null);
+      return this.#deny(this.#batch, pipelinedStateChange(), INJECT_EXTENDED);
+    }
+    if (this.#stateChanging.size > 0) {
+      // An earlier batch may still change the session state: analyze once it is done.
+      const kept = Buffer.from(body);
+      return { type: 'Defer', action: this.#stateDone().then(() => this.#parse(kept, wait)) };
+    }
     const statements = this.#analyze(parse.text);
+    if (statements.some(changesSessionState)) this.#stateChanging.add(this.#batch);
     // SECURITY: judged already at Parse, so a statement the policy refuses never reaches the server's
     // parser: its errors (unknown column, missing table) would tell what exists outside the grant.
     const verdict = this.#policy.judge.judge(statements, this.#context());

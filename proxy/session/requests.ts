@@ -128,6 +128,16 @@ export function hasEffects(statement: AnalyzedStatement): boolean {
   return statement.effects.length > 0 || markerOf(statement.facts.command) !== null;
 }
 
+/**
+ * True when the statement, once it succeeds, changes what later statements mean: search_path, prepared
+ * statements, cursors, or the end of a transaction (which reverts its SET LOCAL and, on rollback, its SETs).
+ */
+export function changesSessionState(statement: AnalyzedStatement): boolean {
+  if (statement.effects.length > 0) return true;
+  const marker = markerOf(statement.facts.command);
+  return marker !== null && marker.type !== 'Begin';
+}
+
 /** The verdict when a required row estimate could not be had: refused, naming the guardrail. */
 export function unestimated(verdict: Verdict, index: number): Verdict {
   return {
