@@ -159,7 +159,10 @@ describe('the same text parsed again is judged as PostgreSQL will run it now', (
   it('an unnamed Parse of the same text after SET search_path took effect', async () => {
     await using c = await connectSteps(env.endpoint('lax', 'agent'));
     const text = 'SELECT note FROM orders WHERE id = 1';
-    // Sent together: the Parse is read while search_path is still the startup one (it only parses).
+    // Under the startup path the text reads public.orders (granted); its analysis is the last one kept.
+    expect(errorsOf(await unnamed(c, text))).toEqual([]);
+    // Sent together: the Parse waits for the SET in front of it and is judged under the new path, as
+    // PostgreSQL parses it (`orders` is other.orders, not granted).
     c.write(
       Buffer.concat([
         serialize.query('SET search_path = other'),
@@ -168,8 +171,8 @@ describe('the same text parsed again is judged as PostgreSQL will run it now', (
       ]),
     );
     expect(errorsOf(await c.untilReady())).toEqual([]);
-    expect(errorsOf(await c.untilReady())).toEqual([]);
-    // Nothing else is read in between: the same text again resolves `orders` in schema other.
+    expect(errorsOf(await c.untilReady())).toEqual([{ code: '42501', rule: 'access.table' }]);
+    // The same text again also resolves `orders` in schema other.
     expect(errorsOf(await unnamed(c, text))).toEqual([{ code: '42501', rule: 'access.table' }]);
   });
 });
