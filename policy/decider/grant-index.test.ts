@@ -3,10 +3,10 @@
 // through the index equals the policy's own scan of all grants (the same wasm, without an index).
 
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadBundle } from '../bundle/load.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyInput } from '../contracts.js';
-import { type BuiltBundle, buildTemplateBundle, policyInput } from '../testing/template-bundle.js';
+import { policyInput } from '../testing/template-bundle.js';
+import { useTemplateBundle } from '../testing/template-fixture.js';
 import { createEvaluator, ENTRYPOINT } from './evaluator.js';
 import { GRANT_INDEX_KEY, grantIndex, withGrantIndex } from './grant-index.js';
 
@@ -62,20 +62,11 @@ describe('withGrantIndex', () => {
 });
 
 describe('decisions through the index equal the scan of every grant', () => {
-  let bundle: BuiltBundle;
+  const template = useTemplateBundle();
   let wasm: Buffer;
   let data: Record<string, unknown>;
-
-  beforeAll(async () => {
-    bundle = await buildTemplateBundle();
-    const loaded = await loadBundle(bundle.path);
-    if (!loaded.ok) throw new Error(loaded.message);
-    wasm = loaded.wasm;
-    data = loaded.data as Record<string, unknown>;
-  });
-
-  afterAll(async () => {
-    await bundle?.[Symbol.asyncDispose]();
+  beforeAll(() => {
+    ({ wasm, data } = template);
   });
 
   const window = { not_before: '2026-11-25T09:00:00Z', expires_at: '2026-11-25T12:00:00Z' };
@@ -123,7 +114,7 @@ describe('decisions through the index equal the scan of every grant', () => {
   it('for every identity, database, statement and time', async () => {
     const withGrants = { ...data, grants };
     const indexed = await createEvaluator({
-      manifest: { revision: bundle.manifest.revision },
+      manifest: { revision: template.loaded.manifest.revision },
       wasm,
       data: withGrants,
     });

@@ -3,9 +3,9 @@
 // result) when the input cannot fit under the memory's maximum.
 
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadBundle } from '../bundle/load.js';
-import { type BuiltBundle, buildTemplateBundle, policyInput } from '../testing/template-bundle.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { policyInput } from '../testing/template-bundle.js';
+import { useTemplateBundle } from '../testing/template-fixture.js';
 import { ENTRYPOINT } from './evaluator.js';
 import { singleCallEval } from './wasm-eval.js';
 
@@ -13,20 +13,11 @@ const opaWasm = createRequire(import.meta.url)(
   '@open-policy-agent/opa-wasm',
 ) as typeof import('@open-policy-agent/opa-wasm');
 
-let bundle: BuiltBundle;
+const template = useTemplateBundle();
 let wasm: Buffer;
 let data: Record<string, unknown>;
-
-beforeAll(async () => {
-  bundle = await buildTemplateBundle();
-  const loaded = await loadBundle(bundle.path);
-  if (!loaded.ok) throw new Error(loaded.message);
-  wasm = loaded.wasm;
-  data = loaded.data as Record<string, unknown>;
-});
-
-afterAll(async () => {
-  await bundle?.[Symbol.asyncDispose]();
+beforeAll(() => {
+  ({ wasm, data } = template);
 });
 
 async function loaded(maximum = 1024) {
