@@ -107,49 +107,16 @@ function strings(values: readonly string[]): string {
 }
 
 /**
- * canonicalJson({...r, seq}) — a statement record without prev_hash and hash — keys in code-unit order.
- * SECURITY: the hash chain's input; equal to canonicalJson of the same object (tested), which verify uses.
+ * canonicalJson({...r, seq}) — a statement record without prev_hash and hash — keys in code-unit order:
+ * the text sealStatement hashes after the previous hash (tested equal to canonicalJson).
  */
-export function canonicalStatement(
-  r: UnsealedStatementRecord,
-  seq: number,
-  facts: string = factsJson(r),
-): string {
-  return (
-    `{"application_name":${str(r.application_name)}` +
-    `,"approval_id":${strOrNull(r.approval_id)}` +
-    `,"bundle_revision":${strOrNull(r.bundle_revision)}` +
-    `,"client_addr":${str(r.client_addr)}` +
-    `,"command":${str(r.command)}` +
-    `,"database":${str(r.database)}` +
-    `,"duration_ms":${num(r.duration_ms)}` +
-    `,"executed":${r.executed}` +
-    `,"facts":${facts}` +
-    `,"fingerprint":${str(r.fingerprint)}` +
-    `,"grant_ids":${strings(r.grant_ids)}` +
-    `,"identity_groups":${strings(r.identity_groups)}` +
-    `,"identity_issuer":${str(r.identity_issuer)}` +
-    `,"identity_sub":${str(r.identity_sub)}` +
-    `,"identity_via":${str(r.identity_via)}` +
-    `,"masked_columns":${strings(r.masked_columns)}` +
-    `,"outcome":${str(r.outcome)}` +
-    `,"protocol":${str(r.protocol)}` +
-    `,"reason":${strOrNull(r.reason)}` +
-    `,"rows":${numOrNull(r.rows)}` +
-    `,"rule_ids":${strings(r.rule_ids)}` +
-    `,"seq":${num(seq)}` +
-    `,"session_id":${str(r.session_id)}` +
-    `,"sha256":${str(r.sha256)}` +
-    `,"sqlstate":${strOrNull(r.sqlstate)}` +
-    `,"statement":${str(r.statement)}` +
-    `,"statement_count":${num(r.statement_count)}` +
-    `,"statement_form":${str(r.statement_form)}` +
-    `,"statement_index":${num(r.statement_index)}` +
-    `,"tables_read":${strings(r.tables_read)}` +
-    `,"tables_written":${strings(r.tables_written)}` +
-    `,"ts":${str(r.ts)}` +
-    `,"would_block":${strings(r.would_block)}}`
-  );
+export function canonicalStatement(r: UnsealedStatementRecord, seq: number): string {
+  let text = '';
+  sealStatement(r, seq, '', (canonical) => {
+    text = canonical;
+    return '';
+  });
+  return text;
 }
 
 /** Canonical JSON of facts objects built by the mapping, which writes it from cached parts. */
@@ -164,35 +131,9 @@ export function registerFactsText(facts: object, text: string): void {
 export const factsJson = (r: Pick<StatementRecord, 'facts'>): string =>
   r.facts === null ? 'null' : (factsTexts.get(r.facts) ?? canonicalJson(r.facts));
 
-/** A sealed statement record as one JSONCompactEachRow line. */
+/** A sealed statement record as one JSONCompactEachRow line (its own hash, not recomputed). */
 export const statementLine = (r: StatementRecord): string =>
-  placedStatementLine(r, r.seq, r.prev_hash, r.hash, factsJson(r));
-
-/**
- * The line of a record placed in its chain at `seq` after `prevHash` with `hash`; the facts are stored
- * as their canonical JSON text.
- */
-export function placedStatementLine(
-  r: UnsealedStatementRecord,
-  seq: number,
-  prevHash: string,
-  hash: string,
-  facts: string,
-): string {
-  return (
-    `[${str(toChTime(r.ts))},${str(r.session_id)},${num(seq)},${str(r.identity_sub)}` +
-    `,${strings(r.identity_groups)},${str(r.identity_issuer)},${str(r.identity_via)}` +
-    `,${str(r.client_addr)},${str(r.application_name)},${str(r.database)},${str(r.protocol)}` +
-    `,${num(r.statement_index)},${num(r.statement_count)},${str(r.command)}` +
-    `,${strings(r.tables_read)},${strings(r.tables_written)},${str(r.statement)}` +
-    `,${str(r.statement_form)},${str(r.sha256)},${str(r.fingerprint)},${str(r.outcome)}` +
-    `,${r.executed},${strings(r.rule_ids)},${strings(r.would_block)},${strOrNull(r.reason)}` +
-    `,${strings(r.masked_columns)},${numOrNull(r.rows)},${num(r.duration_ms)}` +
-    `,${strOrNull(r.sqlstate)},${strOrNull(r.bundle_revision)},${strings(r.grant_ids)}` +
-    `,${strOrNull(r.approval_id)},${str(facts === 'null' ? '' : facts)},${str(prevHash)}` +
-    `,${str(hash)}]`
-  );
-}
+  sealStatement(r, r.seq, r.prev_hash, () => r.hash).line;
 
 /** A record placed in its chain: the hash it carries and its table line. */
 export interface SealedLine {
@@ -202,7 +143,7 @@ export interface SealedLine {
 
 /**
  * Places `r` at `seq` after `prevHash`: hashes its canonical JSON with `hashHex` and writes its line,
- * each field escaped once for both. Equal to canonicalStatement + placedStatementLine (tested).
+ * each field escaped once for both. The facts are stored as their canonical JSON text.
  */
 export function sealStatement(
   r: UnsealedStatementRecord,
@@ -258,7 +199,7 @@ export function sealStatement(
     `,${app},${database},${protocol},${index},${count},${command},${read},${written},${statement}` +
     `,${form},${sha},${fingerprint},${outcome},${r.executed},${rules},${wouldBlock},${reason}` +
     `,${masked},${rows},${duration},${sqlstate},${revision},${grants},${approval}` +
-    `,${str(facts === 'null' ? '' : facts)},${str(prevHash)},"${hash}"]`;
+    `,${str(facts === 'null' ? '' : facts)},${str(prevHash)},${str(hash)}]`;
   return { hash, line };
 }
 
