@@ -14,7 +14,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{lib,schemas,proxy,policy,audit,api,cli}/**/*.test.ts'],
+          include: ['{lib,schemas,proxy,policy,audit,api,cli,bench}/**/*.test.ts'],
         },
       },
       {

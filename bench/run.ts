@@ -27,6 +27,7 @@ import {
   renderTable,
   type Sample,
 } from './report.js';
+import { settle } from './settle.js';
 import { type BenchContext, type RunningTarget, TARGETS, upstreamEndpoint } from './targets.js';
 
 const DATABASE = 'bench';
@@ -176,12 +177,21 @@ async function main(): Promise<void> {
   const on = (cell: Cell) => targets.filter((t) => runsOn(cell, t.name, quick));
   const total = rounds * cells.reduce((n, cell) => n + on(cell).length, 0);
   let done = 0;
+  let settleMs = 0;
+  let unsettled = 0;
   for (let round = 0; round < rounds; round++) {
     for (const [index, cell] of cells.entries()) {
       // Rotating the order per cell and round spreads drift and warm-up effects over all targets.
       for (const t of rotate(on(cell), round + index)) {
         checkInterrupt();
         const entry = results.at(cell.id, t.name);
+        // What the previous target left running (the audit store's last batch, autovacuum) ends first.
+        const settled = await settle();
+        settleMs += settled.waitedMs;
+        if (!settled.quiet) {
+          unsettled++;
+          log(`machine still ${Math.round((settled.busy ?? 0) * 100)}% busy; measuring anyway`);
+        }
         loads.push(loadavg()[0] ?? 0);
         try {
           const sample = await measure(cell, t);
@@ -234,6 +244,8 @@ async function main(): Promise<void> {
     ...noise(cells, names, results),
     bench_loadavg_1m_median: roundTo(median(loads), 2),
     bench_loadavg_1m_max: roundTo(loads.length > 0 ? Math.max(...loads) : null, 2),
+    bench_settle_s: roundTo(settleMs / 1000, 1),
+    bench_unsettled_cells: unsettled,
     bench_wall_s: Math.round((performance.now() - t0) / 1000),
   };
 
