@@ -10,6 +10,11 @@ export interface Identity {
   readonly via: IdentityVia;
   /** Epoch milliseconds after which the session must end, or null when the secret does not expire. */
   readonly expiresAt: number | null;
+  /**
+   * The one registered database this identity may connect to (a pgward credential minted for it, whose
+   * lifetime was bounded by that database's grants); absent: any database.
+   */
+  readonly database?: string;
 }
 
 export interface AuthRequest {

@@ -113,7 +113,7 @@ describe('minting', () => {
 });
 
 describe('verifying', () => {
-  it('round-trips to the original identity, via credential', async () => {
+  it('round-trips to the original identity, via credential, bound to the database it was minted for', async () => {
     const { credential, expiresAt } = await mintOk(who('alice@example.com', ['support']));
     expect(await verify(credential)).toEqual({
       ok: true,
@@ -123,8 +123,17 @@ describe('verifying', () => {
         issuer: 'https://idp.example.com',
         via: 'credential',
         expiresAt,
+        database: 'app',
       },
     });
+  });
+
+  it('a credential minted for no database in particular is bound to none', async () => {
+    const result = await minter().mint(who('alice@example.com'));
+    expect(result.ok).toBe(true);
+    const verified = result.ok ? await verify(result.credential) : null;
+    expect(verified).toMatchObject({ ok: true, identity: { sub: 'alice@example.com' } });
+    expect(verified?.ok === true && 'database' in verified.identity).toBe(false);
   });
 
   it('a replica holding only the public key verifies offline', async () => {
@@ -181,6 +190,13 @@ describe('verifying', () => {
     ['no jti', {}, { jti: undefined }, /missing claim "jti"/],
     ['a null jti', {}, { jti: null }, /missing claim "jti"/],
     ['groups that are not strings', {}, { groups: [7] }, /claim "groups" is not a string array/],
+    [
+      'a db claim that is not a string',
+      {},
+      { db: ['app', 'other'] },
+      /claim "db" is not a database name/,
+    ],
+    ['an empty db claim', {}, { db: '' }, /claim "db" is not a database name/],
   ])('refuses a properly signed token with %s', async (_n, header, claims, reason) => {
     const token = await new SignJWT({
       iss: 'pgward',

@@ -153,16 +153,24 @@ export function createCredentialVerifier(deps: {
       if (err instanceof errors.JWKSNoMatchingKey) return refuse('signed by an unknown key');
       return refuse(joseReason(err, expected));
     }
-    const { sub, groups, oiss, exp, jti } = payload;
+    const { sub, groups, oiss, exp, jti, db } = payload;
     if (typeof sub !== 'string' || sub === '') return refuse('missing claim "sub"');
     if (typeof jti !== 'string' || jti === '') return refuse('missing claim "jti"');
     if (typeof oiss !== 'string') return refuse('missing claim "oiss"');
     if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) {
       return refuse(`claim "groups" is not a string array: ${quote(groups)}`);
     }
-    return {
-      ok: true,
-      identity: { sub, groups, issuer: oiss, via: 'credential', expiresAt: (exp as number) * 1000 },
+    // SECURITY: a credential minted for one database (and bounded by its grants) opens only that one.
+    if (db !== undefined && (typeof db !== 'string' || db === '')) {
+      return refuse(`claim "db" is not a database name: ${quote(db)}`);
+    }
+    const identity: Identity = {
+      sub,
+      groups,
+      issuer: oiss,
+      via: 'credential',
+      expiresAt: (exp as number) * 1000,
     };
+    return { ok: true, identity: db === undefined ? identity : { ...identity, database: db } };
   };
 }

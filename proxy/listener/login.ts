@@ -172,6 +172,14 @@ export async function login(raw: Socket, deps: LoginDeps): Promise<void> {
       log.warn('authentication failed', { user: verdict.user, reason: auth.reason });
       return refuse(socket, clientErrors.authFailed(verdict.user));
     }
+    const bound = auth.identity.database;
+    if (bound !== undefined && bound !== verdict.database) {
+      log.warn('authentication failed', {
+        user: verdict.user,
+        reason: `credential: issued for database ${JSON.stringify(bound)}, not ${JSON.stringify(verdict.database)}`,
+      });
+      return refuse(socket, clientErrors.credentialForOtherDatabase());
+    }
     const target = deps.upstreams.get(verdict.database);
     if (target === undefined) return refuse(socket, clientErrors.unknownDatabase(verdict.database));
     let upstream: Awaited<ReturnType<typeof connectUpstream>>;

@@ -61,6 +61,13 @@ export const clientErrors = {
       'Try again later; the gateway logged the cause.',
     ),
   upstreamLost: () => make(true, '08006', 'the upstream database connection was lost'),
+  credentialForOtherDatabase: () =>
+    make(
+      true,
+      '28000',
+      'the pgward credential was not issued for this database',
+      'Request a credential for the database named in the connection.',
+    ),
   credentialExpired: () =>
     make(
       true,

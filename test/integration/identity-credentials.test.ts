@@ -18,6 +18,7 @@ import { policyValidators } from '../../policy/schemas.js';
 import type { GrantsExpiry } from '../../proxy/auth/credentials.js';
 import { childBaseEnv } from '../harness/cli-gateway.js';
 import { makeCertificates } from '../harness/exec.js';
+import { gatewayConfigDoc } from '../harness/gateway.js';
 import { type IdentityGateway, startIdentityGateway } from '../harness/identity-gateway.js';
 import { IDP_AUDIENCE, IDP_CLIENTS, startIdp, type TestIdp } from '../harness/idp.js';
 
@@ -82,6 +83,11 @@ beforeAll(async () => {
     },
     config: {
       tls: { cert: { file: join(dir, 'server.crt') }, key: { file: join(dir, 'server.key') } },
+      // A second registered database on the same server: a credential minted for app must not open it.
+      upstreams: (() => {
+        const [app] = gatewayConfigDoc(info).upstreams as Record<string, unknown>[];
+        return [app, { ...app, name: 'reports' }];
+      })(),
     },
     env: { TEST_INTRO: IDP_CLIENTS.gateway.secret, TEST_SIGNING: String(signing) },
     grantsExpiry,
@@ -155,6 +161,18 @@ describe('POST /v1/credentials', () => {
         clientAddr: '127.0.0.1',
       }),
     ).toMatchObject({ ok: true, identity: { via: 'credential', issuer: idp.issuer } });
+  });
+
+  it('a credential minted for one database does not open another registered one', async () => {
+    const res = await post(await idp.token(), { database: 'app' });
+    const body = (await res.json()) as Record<string, string>;
+    const elsewhere = body.connection_string!.replace('/app?', '/reports?');
+    await expect(psql(elsewhere, 'select 1')).rejects.toThrow(
+      /FATAL: {2}the pgward credential was not issued for this database/,
+    );
+    expect(gw.authFailures()).toContain('credential: issued for database "app", not "reports"');
+    // The same credential still opens the database it was minted for.
+    expect(await psql(body.connection_string!, 'select 1')).toBe('1');
   });
 
   it('refuses a caller without an active grant with 403', async () => {
