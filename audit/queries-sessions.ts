@@ -175,9 +175,26 @@ export async function sessionStatements(
   options: { readonly afterSeq?: number; readonly limit?: number } = {},
 ): Promise<Page<StatementRecord>> {
   const limit = pageSize({ limit: options.limit ?? MAX_PAGE });
+  const where = new Where();
+  where.add('session_id = {sid:String}', { sid: sessionId });
+  where.add('seq > {after:UInt32}', { after: options.afterSeq ?? 0 });
+  // The table is ordered by time: the session's span narrows the search to its months and granules
+  // (the bloom filter on session_id does the rest). A day of margin either side keeps a statement
+  // recorded across a clock step; without an opened record the whole table is searched.
+  const [span] = await runner.select<{ opened: string; closed: string; closes: number | string }>(
+    `SELECT countIf(event = 'opened') AS opens, minIf(ts, event = 'opened') AS opened,
+       maxIf(ts, event = 'closed') AS closed, countIf(event = 'closed') AS closes
+     FROM {db:Identifier}.session_events WHERE session_id = {sid:String} HAVING opens > 0`,
+    { sid: sessionId },
+  );
+  if (span !== undefined) {
+    where.add(`ts >= {span_from:${TS}} - INTERVAL 1 DAY`, { span_from: span.opened });
+    if (Number(span.closes) > 0)
+      where.add(`ts <= {span_to:${TS}} + INTERVAL 1 DAY`, { span_to: span.closed });
+  }
   const rows = await runner.select<Record<string, unknown>>(
-    `SELECT * FROM {db:Identifier}.statements WHERE session_id = {sid:String} AND seq > {after:UInt32} ORDER BY seq LIMIT {limit:UInt32}`,
-    { sid: sessionId, after: options.afterSeq ?? 0, limit: limit + 1 },
+    `SELECT * FROM {db:Identifier}.statements${where.sql} ORDER BY seq LIMIT {limit:UInt32}`,
+    { ...where.params, limit: limit + 1 },
   );
   const items = rows.slice(0, limit).map(statementFromRow);
   const last = items[items.length - 1];

@@ -106,7 +106,23 @@ describe('chDB sink', () => {
     const rows = await sink.select<{ version: number; n: string }>(
       'SELECT version, count() AS n FROM {db:Identifier}.schema_migrations GROUP BY version',
     );
-    expect(rows.map((r) => [Number(r.version), Number(r.n)])).toEqual([[1, 1]]);
+    expect(rows.map((r) => [Number(r.version), Number(r.n)]).sort()).toEqual([
+      [1, 1],
+      [2, 1],
+    ]);
+  });
+
+  it('writes statements lean: no second copy per row, compact parts, a session index', async () => {
+    const [ddl] = await sink.select<{ statement: string }>(
+      'SHOW CREATE TABLE {db:Identifier}.statements',
+    );
+    expect(ddl?.statement).not.toMatch(/PROJECTION/);
+    expect(ddl?.statement).toMatch(/INDEX idx_session session_id TYPE bloom_filter GRANULARITY 1/);
+    expect(ddl?.statement).toMatch(/min_bytes_for_wide_part = 134217728/);
+    const parts = await sink.select<{ part_type: string }>(
+      "SELECT DISTINCT part_type FROM system.parts WHERE database = {db:String} AND table = 'statements' AND active",
+    );
+    expect(parts).toEqual([{ part_type: 'Compact' }]);
   });
 
   it('stores a replayed batch (same batch id) once', async () => {
@@ -223,5 +239,39 @@ describe('chDB sink', () => {
     await expect(
       statementStats(sink, { ...range, bucketSeconds: 0, by: 'identity' }),
     ).rejects.toThrow(/bucket/);
+  });
+
+  // Last: it adds sessions the tests above do not expect.
+  it('finds every statement of a session narrowed by its span, with a clock step, or with no opened record', async () => {
+    const book = createChainBook();
+    const opts = { statementText: 'normalized' } as const;
+    const skewed = observedSession('s_skewed', 'svc-skew');
+    const orphan = observedSession('s_orphan', 'svc-orphan');
+    const later = T0 + 7_200_000;
+    // Recorded two hours before its session opened (the clock was stepped back), and in the span.
+    const skewedRecords = [
+      ...book.seal(toStatementRecords(skewed, allowedSelect(later - 7_200_000, 1), opts)),
+      ...book.seal(toStatementRecords(skewed, allowedSelect(later + 500, 2), opts)),
+    ];
+    const orphanRecords = book.seal(toStatementRecords(orphan, allowedSelect(later, 3), opts));
+    const events = [
+      toSessionOpened(skewed, { tls: false }, later),
+      toSessionClosed(
+        skewed,
+        { tls: false, reason: 'client terminated', sqlstate: null, bytesIn: 0, bytesOut: 0 },
+        book.close('s_skewed'),
+        later + 1000,
+      ),
+    ];
+    await sink.insert(
+      'batch-span',
+      rowsOf({ statements: [...skewedRecords, ...orphanRecords], sessions: events }),
+    );
+    expect((await sessionTimeline(sink, 's_skewed')).statements).toEqual(skewedRecords);
+    const orphanTimeline = await sessionTimeline(sink, 's_orphan');
+    expect(orphanTimeline.session).toBeNull();
+    expect(orphanTimeline.statements).toEqual(orphanRecords);
+    // The closed record's last hash still verifies the chain the narrowed query returned.
+    expect(verifyChain(skewedRecords, events[1]!).problems).toEqual([]);
   });
 });
