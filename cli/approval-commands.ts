@@ -217,6 +217,8 @@ export interface ApprovalWiringDeps {
   /** Tests shorten the retry schedule of filing. */
   readonly retry?: ApprovalDeskOptions['retry'];
   readonly onEvent?: ApprovalDeskOptions['onEvent'];
+  /** Where approval runs are counted (a cluster worker asks the primary); default this process. */
+  readonly uses?: ApprovalDeskOptions['uses'];
 }
 
 /** The repository URL of the config: a relative local path is relative to the config file. */
@@ -257,6 +259,7 @@ export function wireApprovalDesk(
     log: deps.log.child({ component: 'approvals' }),
     ...(deps.retry !== undefined ? { retry: deps.retry } : {}),
     ...(deps.onEvent !== undefined ? { onEvent: deps.onEvent } : {}),
+    ...(deps.uses !== undefined ? { uses: deps.uses } : {}),
   });
 }
 

@@ -10,6 +10,7 @@ import type { Logger } from '../lib/log.js';
 import { grantsExpiry } from '../policy/grants-expiry.js';
 import { type AuditObserver, createAuditObserver } from '../proxy/audit-observer.js';
 import { createIdentityFromConfig, type IdentityServices } from '../proxy/auth/chain.js';
+import type { ApprovalUses } from '../proxy/decider/approval-uses.js';
 import { createGateway, type Gateway, type GatewayDeps } from '../proxy/gateway.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
 import { gatewayApiRoutes } from './api-routes.js';
@@ -31,6 +32,8 @@ export interface ComposeOptions {
   /** Routes the caller adds (approvals, audit, health). */
   readonly routes?: (parts: ComposedParts) => readonly ApiRoutes[];
   readonly forwardCancel?: GatewayDeps['forwardCancel'];
+  /** Where approval runs are counted against max_uses (a cluster worker asks the primary). */
+  readonly approvalUses?: ApprovalUses;
   /** The environment, for settings the config may leave to it (the GitHub token of approvals). */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -103,6 +106,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     log,
     env: options.env ?? {},
     now,
+    ...(options.approvalUses !== undefined ? { uses: options.approvalUses } : {}),
   });
   gateway = createGateway({
     ...(approvals !== null ? { approvals } : {}),

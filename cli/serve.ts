@@ -10,6 +10,12 @@ import { openAudit } from '../audit/open-audit.js';
 import type { AuditEntry } from '../audit/record.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import type { PullOutcome } from '../policy/repo/git-bundle-source.js';
+import {
+  localApprovalUses,
+  remoteApprovalUses,
+  type SpendAnswer,
+  type SpendRequest,
+} from '../proxy/decider/approval-uses.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
 import { compose } from './compose.js';
 import { primaryRoutes } from './primary-api.js';
@@ -22,7 +28,11 @@ type WorkerMessage =
   | { type: 'audit'; entries: AuditEntry[] }
   /** The worker's serving bundle and sessions; `data` only when the revision changed. */
   | { type: 'state'; revision: string | null; sessions: number; data?: unknown }
-  | { type: 'pulled'; id: number; outcome: PullOutcome };
+  | { type: 'pulled'; id: number; outcome: PullOutcome }
+  | SpendRequest;
+
+/** A worker refuses an approved statement when the primary does not confirm its count in time. */
+const APPROVAL_COUNT_TIMEOUT_MS = 5000;
 
 /** Most audit rows one IPC message carries. */
 const AUDIT_IPC_BATCH = 1000;
@@ -30,7 +40,8 @@ const AUDIT_IPC_BATCH = 1000;
 type PrimaryMessage =
   | { type: 'cancel'; worker: number; pid: number; secret: number }
   | { type: 'audit-accepting'; value: boolean }
-  | { type: 'pull'; id: number };
+  | { type: 'pull'; id: number }
+  | SpendAnswer;
 
 export interface ServeOptions {
   readonly config: PgwardConfigResolved;
@@ -95,9 +106,12 @@ async function runWorker(options: ServeOptions, baseLog: Logger, index: number):
     if (auditRows.push(entry) === 1) setImmediate(() => void sendAudit());
     else if (auditRows.length >= AUDIT_IPC_BATCH) void sendAudit();
   };
+  // max_uses counts every worker's runs of an approval: the primary keeps the one ledger.
+  const approvalUses = remoteApprovalUses(send, APPROVAL_COUNT_TIMEOUT_MS);
   let composed: Awaited<ReturnType<typeof compose>>;
   try {
     composed = await compose({
+      approvalUses,
       ...options,
       log,
       env: options.env,
@@ -117,6 +131,7 @@ async function runWorker(options: ServeOptions, baseLog: Logger, index: number):
   process.on('message', (msg: PrimaryMessage) => {
     if (msg.type === 'cancel') composed.gateway.cancelLocal(msg.pid, msg.secret);
     else if (msg.type === 'audit-accepting') accepting = msg.value;
+    else if (msg.type === 'approval-spent') approvalUses.answered(msg);
     else if (msg.type === 'pull') {
       const pull: Promise<PullOutcome> =
         composed.git?.source.pullNow() ??
@@ -164,6 +179,7 @@ async function runPrimary(options: ServeOptions, count: number, log: Logger): Pr
       })
     : null;
   const byIndex = new Map<number, Worker>();
+  const approvalUses = localApprovalUses();
   const states = new Map<number, { revision: string | null; sessions: number }>();
   let policyData: unknown = null;
   const pulls = new Map<number, (outcome: PullOutcome) => void>();
@@ -226,6 +242,11 @@ async function runPrimary(options: ServeOptions, count: number, log: Logger): Pr
             states.set(index, { revision: msg.revision, sessions: msg.sessions });
             if (index === 0 && msg.data !== undefined) policyData = msg.data;
             return;
+          case 'approval-spend': {
+            const spent = approvalUses.spend(msg.ids, msg.max);
+            worker.send({ type: 'approval-spent', id: msg.id, spent } satisfies PrimaryMessage);
+            return;
+          }
           case 'pulled': {
             const done = pulls.get(msg.id);
             pulls.delete(msg.id);

@@ -15,6 +15,7 @@ import {
   type ApprovalDeskOptions,
   createApprovalDesk,
 } from './approval-desk.js';
+import { localApprovalUses, remoteApprovalUses, type SpendRequest } from './approval-uses.js';
 import type { JudgeContext, Verdict } from './judge.js';
 
 const SQL = 'DELETE FROM orders WHERE id = 3';
@@ -83,7 +84,7 @@ function desk(over: Partial<ApprovalDeskOptions> = {}) {
     commit: 'c0ffee',
     pullRequest: { outcome: 'opened', number: 4, url: 'https://git.example/pr/4' },
   });
-  const d = createApprovalDesk({
+  const desk = createApprovalDesk({
     repo: '/nowhere',
     branchPrefix: 'approval/',
     windowMs: 3_600_000,
@@ -104,6 +105,15 @@ function desk(over: Partial<ApprovalDeskOptions> = {}) {
     },
     ...over,
   });
+  // With the ledger in this process, a review is synchronous.
+  const d = {
+    ...desk,
+    review: (...args: Parameters<typeof desk.review>) => {
+      const reviewed = desk.review(...args);
+      if (reviewed instanceof Promise) throw new Error('the review did not complete at once');
+      return reviewed;
+    },
+  };
   /** Resolves once `done()` holds after some event (no polling: checked at each event). */
   const until = (done: () => boolean) =>
     new Promise<void>((resolve) => {
@@ -115,7 +125,7 @@ function desk(over: Partial<ApprovalDeskOptions> = {}) {
       listeners.add(check);
       check();
     });
-  return { d, calls, events, lines, until, answer: (f: typeof answer) => (answer = f) };
+  return { d, desk, calls, events, lines, until, answer: (f: typeof answer) => (answer = f) };
 }
 
 const ID = approvalRequestId('svc-ops', 'app', sha256Hex(SQL));
@@ -222,6 +232,61 @@ describe('approval desk: uses', () => {
       decision({ allow: true, outcome: 'allowed', approval: { required: false, id: null } }),
     );
     expect(d.review([statement('SELECT 1')], plain, ctx).verdict).toBe(plain);
+  });
+
+  it('counts in the ledger it is given: a remote count holds the review, a missing answer refuses', async () => {
+    const asked: SpendRequest[] = [];
+    const primary = localApprovalUses();
+    const remote = remoteApprovalUses((r) => {
+      asked.push(r);
+      // The primary answers on its own turn, as over IPC.
+      setImmediate(() =>
+        remote.answered({
+          type: 'approval-spent',
+          id: r.id,
+          spent: primary.spend(r.ids, r.max),
+        }),
+      );
+    }, 5_000);
+    const { desk: remoteDesk } = desk({ maxUses: 1, uses: remote });
+    const first = remoteDesk.review([statement(SQL)], approved('apr-3'), ctx);
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first).verdict.allow).toBe(true);
+    expect(
+      (await remoteDesk.review([statement(SQL)], approved('apr-3'), ctx)).verdict,
+    ).toMatchObject({
+      allow: false,
+      denial: {
+        rule: 'approval.max_uses',
+        message: expect.stringMatching(/apr-3 was already used 1 time on this gateway/),
+      },
+    });
+    expect(asked.map((r) => [r.ids, r.max])).toEqual([
+      [['apr-3'], 1],
+      [['apr-3'], 1],
+    ]);
+    expect(primary.count('apr-3')).toBe(1);
+
+    // SECURITY: no answer (the primary is gone) counts nothing and refuses.
+    const silent = remoteApprovalUses(() => undefined, 20);
+    const { desk: silentDesk } = desk({ maxUses: 5, uses: silent });
+    expect(
+      (await silentDesk.review([statement(SQL)], approved('apr-4'), ctx)).verdict,
+    ).toMatchObject({
+      allow: false,
+      denial: {
+        rule: 'approval.max_uses',
+        message: expect.stringMatching(/apr-4 could not be counted/),
+      },
+    });
+  });
+
+  it('counts a request atomically: nothing is counted when one of its approvals is spent', () => {
+    const ledger = localApprovalUses();
+    expect(ledger.spend(['a'], 1)).toEqual({ ok: true });
+    expect(ledger.spend(['b', 'a'], 1)).toEqual({ ok: false, id: 'a', why: 'used' });
+    expect(ledger.count('b')).toBe(0);
+    expect(ledger.spend(['b'], 1)).toEqual({ ok: true });
   });
 
   it('never lets an approval cover bound parameter values', () => {

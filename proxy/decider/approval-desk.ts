@@ -19,6 +19,7 @@ import type { AnalyzedStatement } from '../analyzer/facts.js';
 import { scanSql } from '../analyzer/sql-scanner.js';
 import { errorOrNotice } from '../wire/backend-messages.js';
 import type { ClientError } from '../wire/client-errors.js';
+import { type ApprovalUses, localApprovalUses, type SpendResult } from './approval-uses.js';
 import type { JudgeContext, Verdict } from './judge.js';
 
 export interface ApprovalDeskOptions {
@@ -29,8 +30,10 @@ export interface ApprovalDeskOptions {
   readonly windowMs: number;
   /** Wait mode: how long a statement awaiting approval is held (0: refused at once). */
   readonly waitMs: number;
-  /** Runs one approval allows in this process; null: unlimited inside the window. */
+  /** Runs one approval allows across the gateway; null: unlimited inside the window. */
   readonly maxUses: number | null;
+  /** Where runs are counted; default a ledger in this process (under node:cluster, the primary's). */
+  readonly uses?: ApprovalUses;
   readonly timeoutMs: number;
   readonly gitHost: GitHost | null;
   /** Epoch milliseconds (the gateway's clock): the requested window starts here. */
@@ -89,9 +92,14 @@ export interface ApprovalDesk {
   readonly waitMs: number;
   /**
    * Reviews a judged request: files the approval requests of a refusal for approval (in the
-   * background, idempotent) and names them; counts uses of the approvals that let it run.
+   * background, idempotent) and names them; counts uses of the approvals that let it run (a promise
+   * only when the count is kept by another process).
    */
-  review(statements: readonly AnalyzedStatement[], verdict: Verdict, ctx: JudgeContext): Reviewed;
+  review(
+    statements: readonly AnalyzedStatement[],
+    verdict: Verdict,
+    ctx: JudgeContext,
+  ): Reviewed | Promise<Reviewed>;
   /** Holds until `approved()` turns true at a bundle swap, the wait ends, or `signal` aborts. */
   wait(signal: AbortSignal, approved: () => boolean): Promise<WaitOutcome>;
   /** The serving bundle changed: held statements are judged again. */
@@ -127,7 +135,7 @@ export function createApprovalDesk(options: ApprovalDeskOptions): ApprovalDesk {
   const maxTracked = options.maxTracked ?? 10_000;
   const file = options.file ?? fileApprovalRequest;
   const tracked = new Map<string, Tracked>();
-  const uses = new Map<string, number>();
+  const uses = options.uses ?? localApprovalUses(maxTracked);
   const queue: Tracked[] = [];
   const waiters = new Set<() => void>();
   const idleWaiters: (() => void)[] = [];
@@ -295,7 +303,12 @@ export function createApprovalDesk(options: ApprovalDeskOptions): ApprovalDesk {
     waitMs: options.waitMs,
 
     review(statements, verdict, ctx) {
-      if (verdict.allow) return { verdict: admit(statements, verdict), request: null };
+      if (verdict.allow) {
+        const admitted = admit(statements, verdict);
+        return admitted instanceof Promise
+          ? admitted.then((v) => ({ verdict: v, request: null }))
+          : { verdict: admitted, request: null };
+      }
       if (verdict.outcome !== 'approval_required') return { verdict, request: null };
       // Only when approvals are all that is missing does a request make sense.
       const needs = verdict.decisions.flatMap((d, i) => (d.allow ? [] : [i]));
@@ -402,7 +415,10 @@ export function createApprovalDesk(options: ApprovalDeskOptions): ApprovalDesk {
   };
 
   /** Counts a use of each approval that lets this request run; refuses past max_uses. */
-  function admit(statements: readonly AnalyzedStatement[], verdict: Verdict): Verdict {
+  function admit(
+    statements: readonly AnalyzedStatement[],
+    verdict: Verdict,
+  ): Verdict | Promise<Verdict> {
     // The hot path: most allowed requests involve no approval, and allocate nothing here.
     let any = false;
     for (const d of verdict.decisions) any ||= d.approval.id !== null;
@@ -420,21 +436,24 @@ export function createApprovalDesk(options: ApprovalDeskOptions): ApprovalDesk {
       });
     }
     const max = options.maxUses;
-    if (max !== null) {
-      const spent = approved.find((a) => (uses.get(a.id) ?? 0) >= max);
-      if (spent !== undefined) {
-        return refused(verdict, {
-          rule: 'approval.max_uses',
-          message: `approval ${spent.id} was already used ${max} time${max === 1 ? '' : 's'} on this gateway, its limit`,
-        });
-      }
-    }
-    for (const a of approved) {
-      if (!uses.has(a.id) && uses.size >= maxTracked) uses.delete(uses.keys().next().value!);
-      uses.set(a.id, (uses.get(a.id) ?? 0) + 1);
-    }
-    return verdict;
+    if (max === null) return verdict;
+    const ids = [...new Set(approved.map((a) => a.id))];
+    const spent = uses.spend(ids, max);
+    return spent instanceof Promise
+      ? spent.then((s) => counted(verdict, s, max))
+      : counted(verdict, spent, max);
   }
+}
+
+function counted(verdict: Verdict, spent: SpendResult, max: number): Verdict {
+  if (spent.ok) return verdict;
+  return refused(verdict, {
+    rule: 'approval.max_uses',
+    message:
+      spent.why === 'used'
+        ? `approval ${spent.id} was already used ${max} time${max === 1 ? '' : 's'} on this gateway, its limit`
+        : `approval ${spent.id} could not be counted against its limit of ${max}, so it is not used now`,
+  });
 }
 
 /** A statement whose text shows everything it does: non-empty and without `$n` parameters. */

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../lib/log.js';
 import type { AnalyzeContext, AnalyzedStatement } from '../analyzer/facts.js';
-import type { ApprovalDesk } from '../decider/approval-desk.js';
+import type { ApprovalDesk, ApprovalReference, Reviewed } from '../decider/approval-desk.js';
 import { explainTarget } from '../decider/explain-target.js';
 import type { Judge, JudgeContext, Verdict } from '../decider/judge.js';
 import type { ColumnOrigins } from '../filter/column-origins.js';
@@ -691,13 +691,30 @@ export class StatementGate {
         },
       };
     }
-    let approvalRequest: string | null = null;
     const desk = this.#policy.approvals;
-    if (desk !== undefined && cancelled === null) {
-      const reviewed = desk.review(statements, verdict, this.#context());
-      verdict = reviewed.verdict;
-      approvalRequest = reviewed.request && `${reviewed.request.id} (${reviewed.request.next})`;
-    }
+    if (desk === undefined || cancelled !== null)
+      return this.#enforce(statements, verdict, null, protocol, request, inject, entry, cancelled);
+    const reviewed = desk.review(statements, verdict, this.#context());
+    const enforce = (r: Reviewed) =>
+      this.#enforce(statements, r.verdict, r.request, protocol, request, inject, entry, null);
+    // Counting an approval's use in another process (the cluster primary) holds the request until
+    // the count is confirmed or refused; later messages wait behind it, in order.
+    return reviewed instanceof Promise
+      ? { type: 'Defer', action: reviewed.then(enforce) }
+      : enforce(reviewed);
+  }
+
+  #enforce(
+    statements: readonly AnalyzedStatement[],
+    verdict: Verdict,
+    approval: ApprovalReference | null,
+    protocol: StatementEvent['protocol'],
+    request: Request,
+    inject: Buffer,
+    entry: PreparedEntry | null,
+    cancelled: ClientError | null,
+  ): GateAction {
+    const approvalRequest = approval && `${approval.id} (${approval.next})`;
     const event = { statements, verdict, protocol };
     this.#onStatement(event);
     this.#openSlot(request, event, entry);
@@ -724,7 +741,9 @@ export class StatementGate {
     cancel: (error: ClientError) => GateAction,
   ): GateAction {
     const desk = this.#policy.approvals!;
-    const { request } = desk.review(statements, verdict, this.#context());
+    const reviewed = desk.review(statements, verdict, this.#context());
+    // A refusal for approval is reviewed at once (only an allowed request may wait on a count).
+    const request = reviewed instanceof Promise ? null : reviewed.request;
     if (request === null || this.#hold !== null) return decide();
     this.#notice?.(desk.waitNotice(request));
     const hold = new AbortController();

@@ -398,7 +398,7 @@ export interface PgwardConfig {
      */
     wait_ms?: number;
     /**
-     * Runs one approval allows per gateway process; later runs are refused (rule approval.max_uses). Unset: unlimited inside the window.
+     * Runs one approval allows across the gateway (all its workers); later runs are refused (rule approval.max_uses). Counts start again when the gateway restarts. Unset: unlimited inside the window.
      */
     max_uses?: number;
     /**
@@ -816,7 +816,7 @@ export interface PgwardConfigResolved {
      */
     wait_ms: number;
     /**
-     * Runs one approval allows per gateway process; later runs are refused (rule approval.max_uses). Unset: unlimited inside the window.
+     * Runs one approval allows across the gateway (all its workers); later runs are refused (rule approval.max_uses). Counts start again when the gateway restarts. Unset: unlimited inside the window.
      */
     max_uses?: number;
     /**

@@ -152,11 +152,12 @@ export interface ApprovalGateway extends AsyncDisposable {
   url(user: UserName): string;
 }
 
-export async function startApprovalGateway(
+/** The config document and environment of a gateway on the world's repo and database. */
+export function approvalGatewayConfig(
   world: ApprovalWorld,
   approvals: Record<string, unknown> = {},
   extraEnv: Record<string, string> = {},
-): Promise<ApprovalGateway> {
+): { doc: Record<string, unknown>; env: Record<string, string> } {
   const { info, ws, database } = world;
   const users = Object.values(USERS);
   const envName = (name: string) => `TEST_PW_${name.replaceAll('-', '_').toUpperCase()}`;
@@ -192,6 +193,16 @@ export async function startApprovalGateway(
     },
   });
   const env = gatewayEnv(info, { env: { [envName(OPS_B.name)]: OPS_B.password, ...extraEnv } });
+  return { doc, env };
+}
+
+export async function startApprovalGateway(
+  world: ApprovalWorld,
+  approvals: Record<string, unknown> = {},
+  extraEnv: Record<string, string> = {},
+): Promise<ApprovalGateway> {
+  const { ws } = world;
+  const { doc, env } = approvalGatewayConfig(world, approvals, extraEnv);
   const loaded = loadConfig(JSON.stringify(doc), env, ws.root);
   if (!loaded.ok) throw new Error(`config invalid: ${JSON.stringify(loaded.problems)}`);
   const lines: ApprovalGateway['lines'] = [];
@@ -266,7 +277,7 @@ export async function startApprovalGateway(
     },
     url(user) {
       const u = USERS[user];
-      return `postgres://${u.name}:${encodeURIComponent(u.password)}@127.0.0.1:${port}/${database}`;
+      return `postgres://${u.name}:${encodeURIComponent(u.password)}@127.0.0.1:${port}/${world.database}`;
     },
     [Symbol.asyncDispose]: async () => {
       desk.close();

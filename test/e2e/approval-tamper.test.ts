@@ -5,6 +5,7 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import pg from 'pg';
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { approvalsCommand } from '../../cli/approval-commands.js';
@@ -14,11 +15,14 @@ import {
   buildApprovalRequest,
   sha256Hex,
 } from '../../policy/repo/approval-request.js';
+import { startCliGateway } from '../harness/cli-gateway.js';
 import type { GitClone } from '../harness/git.js';
 import {
   type ApprovalGateway,
   type ApprovalWorld,
+  approvalGatewayConfig,
   createApprovalWorld,
+  OPS_B,
   requestIdOf,
   run,
   startApprovalGateway,
@@ -165,6 +169,66 @@ describe('approvals that must never allow', () => {
     expect(once.records.at(-1)).toMatchObject({ outcome: 'blocked', approval_id: approval.id });
     // Uses are counted per gateway: the other one still runs it inside the window.
     expect(await run(gw, 'opsB', sql)).toBe(0);
+  }, 300_000);
+
+  it('max_uses counts the runs of every worker of a cluster, not of each', async () => {
+    const sql = 'DELETE FROM orders WHERE id = 9';
+    const approval = buildApprovalRequest({
+      sub: OPS_B.name,
+      database: DB,
+      sql,
+      sha256: sha256Hex(sql),
+      fingerprint: '',
+      reasons: [{ rule: 'approval.ops_delete', message: 'reviewed by hand' }],
+      sessionId: 's_manual',
+      requestedAt: new Date(),
+      windowMs: 3_600_000,
+    });
+    await onMain('approve a delete for svc-ops-b, once', () =>
+      writeFile(
+        path.join(maintainer.dir, 'approvals', `${approval.id}.json`),
+        `${JSON.stringify(approval, null, 2)}\n`,
+      ),
+    );
+    await world.publish();
+    const { doc, env } = approvalGatewayConfig(world, { max_uses: 1 });
+    // The CLI harness merges over a pass-through document: policy is switched back on.
+    const policy = { ...(doc.policy as object), disabled: false };
+    await using cluster = await startCliGateway(info, {
+      config: { ...doc, policy, workers: 2 },
+      env,
+    });
+    expect((await cluster.waitForLog((r) => r.msg === 'listening')).workers).toBe(2);
+    // One session on each worker (the worker index is in bits 22..29 of the key the client sees).
+    const byWorker = new Map<number, pg.Client>();
+    const opened: pg.Client[] = [];
+    try {
+      for (let i = 0; i < 16 && byWorker.size < 2; i++) {
+        const client = new pg.Client({
+          host: '127.0.0.1',
+          port: cluster.port,
+          user: OPS_B.name,
+          password: OPS_B.password,
+          database: DB,
+        });
+        await client.connect();
+        opened.push(client);
+        const worker = ((client as unknown as { processID: number }).processID >>> 22) & 0xff;
+        if (!byWorker.has(worker)) byWorker.set(worker, client);
+      }
+      expect([...byWorker.keys()].sort()).toEqual([0, 1]);
+      expect((await byWorker.get(0)!.query(sql)).rowCount).toBe(1);
+      // SECURITY: the other worker must not run it again: the one allowed run is spent.
+      await expect(byWorker.get(1)!.query(sql)).rejects.toMatchObject({
+        code: '42501',
+        message: expect.stringMatching(
+          new RegExp(`approval ${approval.id} was already used 1 time .*approval\\.max_uses`),
+        ),
+      });
+      await expect(byWorker.get(0)!.query(sql)).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await Promise.all(opened.map((c) => c.end()));
+    }
   }, 300_000);
 
   it('an unreachable policy remote: refused, retried and logged, filed once it is back', async () => {
