@@ -146,7 +146,10 @@ export async function runDecideMicro(o: DecideMicroOptions): Promise<Figures> {
       const before = timings.get(s.name)!.length;
       runBatch(s, size, true);
       batches++;
-      const batch = timings.get(s.name)!.splice(before).sort((a, b) => a - b);
+      const batch = timings
+        .get(s.name)!
+        .splice(before)
+        .sort((a, b) => a - b);
       judging.get(s.name)!.splice(before);
       const current = quantile(batch, 0.5);
       if (batches >= MIN_WARMUP_BATCHES && current > previous * 0.98) break;

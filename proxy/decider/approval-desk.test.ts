@@ -180,7 +180,7 @@ describe('approval desk: requests', () => {
     ).toEqual(['warn', 'warn', 'error']);
     // The statement runs again: the request is filed afresh.
     answer(async (o) => ({ outcome: 'pending', id: o.approval.id, branch: 'x' }));
-    d.review([statement(SQL)], verdictOf(decision()), ctx);
+    expect(d.review([statement(SQL)], verdictOf(decision()), ctx).request?.id).toBe(ID);
     await d.idle();
     expect(calls).toHaveLength(4);
     expect(d.state(ID)).toBe('pending');

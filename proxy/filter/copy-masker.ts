@@ -157,7 +157,7 @@ function maskBinary(body: Buffer, plan: CopyPlan): Buffer | null {
   pos += 2;
   for (let i = 0; i < count; i++) {
     const len = body.readInt32BE(pos);
-    const end = pos + 4 + (len > 0 ? len : 0);
+    const end = pos + 4 + Math.max(len, 0);
     const method = plan.all ? 'null' : (plan.methods[i] ?? null);
     // Binary values are type-specific: a masked binary field is always NULL.
     parts.push(

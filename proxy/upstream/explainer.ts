@@ -77,7 +77,7 @@ export function bindParameters(bind: Buffer): Buffer {
   pos += 2;
   for (let i = 0; i < params; i++) {
     const len = bind.readInt32BE(pos);
-    pos += 4 + (len > 0 ? len : 0);
+    pos += 4 + Math.max(len, 0);
   }
   return bind.subarray(start, pos);
 }

@@ -16,7 +16,9 @@ const DOCS = [
 
 function blocks(file: string, lang: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
+  return [...text.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map(
+    (m) => m[1]!,
+  );
 }
 
 const usage = execFileSync(process.execPath, [CLI_MAIN, 'help'], { encoding: 'utf8' });
