@@ -61,6 +61,29 @@ async function onMain(message: string, edit: () => Promise<void>): Promise<void>
   await maintainer.git.raw(['push', '-q', 'origin', 'main']);
 }
 
+/** A hand-written approval for svc-ops-b to run `sql`, merged onto main and published. */
+async function approveOnMain(sql: string, message: string) {
+  const approval = buildApprovalRequest({
+    sub: OPS_B.name,
+    database: DB,
+    sql,
+    sha256: sha256Hex(sql),
+    fingerprint: '',
+    reasons: [{ rule: 'approval.ops_delete', message: 'reviewed by hand' }],
+    sessionId: 's_manual',
+    requestedAt: new Date(),
+    windowMs: 3_600_000,
+  });
+  await onMain(message, () =>
+    writeFile(
+      path.join(maintainer.dir, 'approvals', `${approval.id}.json`),
+      `${JSON.stringify(approval, null, 2)}\n`,
+    ),
+  );
+  await world.publish();
+  return approval;
+}
+
 async function editApproval(id: string, change: (doc: Record<string, unknown>) => void) {
   const file = path.join(maintainer.dir, 'approvals', `${id}.json`);
   const doc = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
@@ -129,24 +152,7 @@ describe('approvals that must never allow', () => {
 
   it('an approval for another identity lets only that identity run it, max_uses times per gateway', async () => {
     const sql = 'DELETE FROM orders WHERE id = 7';
-    const approval = buildApprovalRequest({
-      sub: 'svc-ops-b',
-      database: DB,
-      sql,
-      sha256: sha256Hex(sql),
-      fingerprint: '',
-      reasons: [{ rule: 'approval.ops_delete', message: 'reviewed by hand' }],
-      sessionId: 's_manual',
-      requestedAt: new Date(),
-      windowMs: 3_600_000,
-    });
-    await onMain('approve a delete for svc-ops-b', () =>
-      writeFile(
-        path.join(maintainer.dir, 'approvals', `${approval.id}.json`),
-        `${JSON.stringify(approval, null, 2)}\n`,
-      ),
-    );
-    await world.publish();
+    const approval = await approveOnMain(sql, 'approve a delete for svc-ops-b');
     expect(await gw.pull()).toBe('swapped');
     const ops = await run(gw, 'ops', sql);
     expect(ops).toEqual(refused);
@@ -173,24 +179,7 @@ describe('approvals that must never allow', () => {
 
   it('max_uses counts the runs of every worker of a cluster, not of each', async () => {
     const sql = 'DELETE FROM orders WHERE id = 9';
-    const approval = buildApprovalRequest({
-      sub: OPS_B.name,
-      database: DB,
-      sql,
-      sha256: sha256Hex(sql),
-      fingerprint: '',
-      reasons: [{ rule: 'approval.ops_delete', message: 'reviewed by hand' }],
-      sessionId: 's_manual',
-      requestedAt: new Date(),
-      windowMs: 3_600_000,
-    });
-    await onMain('approve a delete for svc-ops-b, once', () =>
-      writeFile(
-        path.join(maintainer.dir, 'approvals', `${approval.id}.json`),
-        `${JSON.stringify(approval, null, 2)}\n`,
-      ),
-    );
-    await world.publish();
+    const approval = await approveOnMain(sql, 'approve a delete for svc-ops-b, once');
     const { doc, env } = approvalGatewayConfig(world, { max_uses: 1 });
     // The CLI harness merges over a pass-through document: policy is switched back on.
     const policy = { ...(doc.policy as object), disabled: false };
