@@ -11,6 +11,8 @@ export interface DemoIdentity {
   readonly summary: string;
   /** Shell variable the banner exports the connection string into. */
   readonly variable: string;
+  /** Shell variable for a second connection string, into shop_archive (a credential opens one database). */
+  readonly archiveVariable?: string;
   readonly commands: readonly { readonly sql: string; readonly note: string }[];
 }
 
@@ -23,7 +25,10 @@ export interface DemoInfo {
   readonly stateDir: string;
   readonly policyClone: string;
   readonly configFile: string;
-  readonly identities: readonly (DemoIdentity & { readonly url: string })[];
+  readonly identities: readonly (DemoIdentity & {
+    readonly url: string;
+    readonly archiveUrl?: string;
+  })[];
   readonly startupMs: number;
 }
 
@@ -69,6 +74,8 @@ export function readyBanner(info: DemoInfo): string {
       `${who.id} (group ${who.group}): ${who.summary}`,
       `  export ${who.variable}='${who.url}'`,
     );
+    if (who.archiveVariable !== undefined && who.archiveUrl !== undefined)
+      lines.push(`  export ${who.archiveVariable}='${who.archiveUrl}'`);
     for (const c of who.commands)
       lines.push(`  psql "$${who.variable}" -c "${c.sql}"    # ${c.note}`);
   }
@@ -78,7 +85,7 @@ export function readyBanner(info: DemoInfo): string {
     'policy repo. In another terminal, as a reviewer (not the requester), run',
     `  ${approveCommand('<id>', info.policyClone)}`,
     'then run the same DELETE again. The credentials above are pgward credentials minted from the IdP',
-    'tokens (8 hours); replace /shop by /shop_archive in a connection string for the archive database.',
+    'tokens (8 hours), each for the one database its connection string names.',
     '',
   );
   return `${lines.join('\n')}\n`;

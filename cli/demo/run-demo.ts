@@ -22,6 +22,7 @@ export const DEMO_IDENTITIES: readonly DemoIdentity[] = [
     summary:
       'reads customers, orders and products (not staff) in shop and shop_archive; personal data masked',
     variable: 'ANALYTICS_URL',
+    archiveVariable: 'ANALYTICS_ARCHIVE_URL',
     commands: [
       {
         sql: 'SELECT id, status, total, ordered_at FROM orders ORDER BY id LIMIT 5',
@@ -163,13 +164,19 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     // Each agent's IdP token exchanged for a pgward credential, exactly as an agent would do it.
     const identities = await Promise.all(
       DEMO_IDENTITIES.map(async (who) => {
-        const credential = await mint(api.url, await idp.token(who.id), 'shop');
         // The demo has no TLS; the API's connection string asks for it.
-        const url = connectionString(host, gatewayPort, who.id, credential, 'shop').replace(
-          'sslmode=require',
-          'sslmode=disable',
-        );
-        return { ...who, url };
+        const urlFor = async (database: string) =>
+          connectionString(
+            host,
+            gatewayPort,
+            who.id,
+            await mint(api.url, await idp.token(who.id), database),
+            database,
+          ).replace('sslmode=require', 'sslmode=disable');
+        const url = await urlFor('shop');
+        // A credential opens only the database it was minted for: the archive gets its own.
+        if (who.archiveVariable === undefined) return { ...who, url };
+        return { ...who, url, archiveUrl: await urlFor('shop_archive') };
       }),
     );
     const info: DemoInfo = {

@@ -95,7 +95,7 @@ async function startDemo(stateDir: string): Promise<DemoChild> {
     if (child.exitCode === null) child.kill('SIGINT');
     return { code: await exited, stderr };
   };
-  await waitFor(/pgward demo is ready[\s\S]*for the archive database\.\n/);
+  await waitFor(/pgward demo is ready[\s\S]*its connection string names\.\n/);
   return {
     banner: parseBanner(stdout),
     waitFor,
@@ -157,20 +157,23 @@ describe('pgward demo', () => {
     const stateDir = path.join(root, 'state');
     const demo = await startDemo(stateDir);
     const { banner } = demo;
-    expect([...banner.urls.keys()]).toEqual(['ANALYTICS_URL', 'OPS_URL']);
+    expect([...banner.urls.keys()]).toEqual(['ANALYTICS_URL', 'ANALYTICS_ARCHIVE_URL', 'OPS_URL']);
     expect(banner.commands).toHaveLength(8);
 
     const allowed = command(banner, 'ANALYTICS_URL', /^allowed/);
     const ok = await psql(allowed.url, allowed.sql);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout.trim().split('\n')).toHaveLength(6); // header + 5 rows
-    // The second registered database, selected by the database name alone.
+    // The second registered database, selected by the database name, with a credential minted for it.
     const archive = await psql(
-      allowed.url.replace('/shop?', '/shop_archive?'),
+      banner.urls.get('ANALYTICS_ARCHIVE_URL')!,
       'SELECT min(ordered_at)::date AS first, count(*) AS n FROM orders',
     );
     expect(archive.code, archive.stderr).toBe(0);
     expect(archive.stdout).toMatch(/^first,n\n2025-\d\d-\d\d,600\n$/);
+    // SECURITY: the shop credential does not open the archive.
+    const crossed = await psql(allowed.url.replace('/shop?', '/shop_archive?'), 'SELECT 1');
+    expect(crossed.stderr).toMatch(/the pgward credential was not issued for this database/);
 
     const masked = command(banner, 'ANALYTICS_URL', /^masked/);
     const rows = await psql(masked.url, masked.sql);
