@@ -64,6 +64,7 @@ type SummaryRow = {
   session_id: string;
   opened_ts: string;
   closed_ts: string;
+  opens: number | string;
   closes: number | string;
   who: [string, string[], string, IdentityVia, string, string, string, boolean];
   ending: [
@@ -156,11 +157,9 @@ export async function sessionTimeline(
   sessionId: string,
   options: { readonly afterSeq?: number; readonly limit?: number } = {},
 ): Promise<SessionTimeline> {
-  const [summary] = await runner.select<SummaryRow>(
-    `${SUMMARY} WHERE session_id = {sid:String} GROUP BY session_id HAVING opens + closes > 0`,
-    { sid: sessionId },
-  );
-  const page = await sessionStatements(runner, sessionId, options);
+  const summary = await summaryRow(runner, sessionId);
+  const span = summary === undefined ? null : spanOf(summary);
+  const page = await sessionStatements(runner, sessionId, { ...options, span });
   return {
     session: summary === undefined ? null : summaryOf(summary),
     statements: page.items,
@@ -168,11 +167,46 @@ export async function sessionTimeline(
   };
 }
 
-/** One session's statements in chain order (seq), after `afterSeq`. */
+async function summaryRow(runner: SqlRunner, sessionId: string): Promise<SummaryRow | undefined> {
+  const [row] = await runner.select<SummaryRow>(
+    `${SUMMARY} WHERE session_id = {sid:String} GROUP BY session_id HAVING opens + closes > 0`,
+    { sid: sessionId },
+  );
+  return row;
+}
+
+/** When a session opened and closed (store time text), to narrow the search for its statements. */
+export interface SessionSpan {
+  readonly opened: string;
+  readonly closed: string | null;
+}
+
+/** The span of a session with an opened record; null without one. */
+export async function sessionSpan(
+  runner: SqlRunner,
+  sessionId: string,
+): Promise<SessionSpan | null> {
+  const summary = await summaryRow(runner, sessionId);
+  return summary === undefined ? null : spanOf(summary);
+}
+
+function spanOf(row: SummaryRow): SessionSpan | null {
+  if (Number(row.opens) === 0) return null;
+  return { opened: row.opened_ts, closed: Number(row.closes) > 0 ? row.closed_ts : null };
+}
+
+/**
+ * One session's statements in chain order (seq), after `afterSeq`. `span` (from sessionSpan) is looked
+ * up when not given; callers reading page after page look it up once.
+ */
 export async function sessionStatements(
   runner: SqlRunner,
   sessionId: string,
-  options: { readonly afterSeq?: number; readonly limit?: number } = {},
+  options: {
+    readonly afterSeq?: number;
+    readonly limit?: number;
+    readonly span?: SessionSpan | null;
+  } = {},
 ): Promise<Page<StatementRecord>> {
   const limit = pageSize({ limit: options.limit ?? MAX_PAGE });
   const where = new Where();
@@ -181,15 +215,10 @@ export async function sessionStatements(
   // The table is ordered by time: the session's span narrows the search to its months and granules
   // (the bloom filter on session_id does the rest). A day of margin either side keeps a statement
   // recorded across a clock step; without an opened record the whole table is searched.
-  const [span] = await runner.select<{ opened: string; closed: string; closes: number | string }>(
-    `SELECT countIf(event = 'opened') AS opens, minIf(ts, event = 'opened') AS opened,
-       maxIf(ts, event = 'closed') AS closed, countIf(event = 'closed') AS closes
-     FROM {db:Identifier}.session_events WHERE session_id = {sid:String} HAVING opens > 0`,
-    { sid: sessionId },
-  );
-  if (span !== undefined) {
+  const span = options.span === undefined ? await sessionSpan(runner, sessionId) : options.span;
+  if (span !== null) {
     where.add(`ts >= {span_from:${TS}} - INTERVAL 1 DAY`, { span_from: span.opened });
-    if (Number(span.closes) > 0)
+    if (span.closed !== null)
       where.add(`ts <= {span_to:${TS}} + INTERVAL 1 DAY`, { span_to: span.closed });
   }
   const rows = await runner.select<Record<string, unknown>>(

@@ -88,9 +88,11 @@ export async function listStatements(
 export {
   listSessions,
   type SessionFilter,
+  type SessionSpan,
   type SessionSummary,
   type SessionTimeline,
   sessionEvents,
+  sessionSpan,
   sessionStatements,
   sessionTimeline,
 } from './queries-sessions.js';

@@ -5,7 +5,7 @@
 
 import { chainStart, recordHash } from './chain.js';
 import type { SqlRunner } from './migrate.js';
-import { MAX_PAGE, sessionEvents, sessionStatements } from './queries.js';
+import { MAX_PAGE, sessionEvents, sessionSpan, sessionStatements } from './queries.js';
 import type { StatementRecord } from './record.js';
 
 export type ChainProblemKind =
@@ -131,8 +131,9 @@ export async function verifySession(
 ): Promise<ChainReport & { readonly closed: boolean }> {
   const verifier = createChainVerifier(sessionId);
   let afterSeq = 0;
+  const span = await sessionSpan(runner, sessionId);
   for (;;) {
-    const page = await sessionStatements(runner, sessionId, { afterSeq, limit: MAX_PAGE });
+    const page = await sessionStatements(runner, sessionId, { afterSeq, limit: MAX_PAGE, span });
     for (const r of page.items) verifier.push(r);
     if (page.next === null) break;
     afterSeq = Number(page.next);
