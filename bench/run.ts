@@ -9,6 +9,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { optimizeWasmEagerly } from '../lib/wasm-tiering.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { type BulkSample, runBulk } from './bulk.js';
 import { assertNever, CELLS, type Cell, runsOn } from './cells.js';
@@ -115,6 +116,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function main(): Promise<void> {
+  // The micro-benchmarks run the parser and policy modules as `pgward serve` does: optimized eagerly.
+  optimizeWasmEagerly();
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
     throw new Error('dist/cli/main.js is missing: run `npm run build` first');

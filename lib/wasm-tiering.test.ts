@@ -1,0 +1,48 @@
+// The eager tier-up flag, checked by its effect in a child process: with it, a WebAssembly function
+// that ran once is optimized in the background (V8's TurboFan); without it, it stays on baseline code.
+
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const helper = fileURLToPath(new URL('./wasm-tiering.ts', import.meta.url));
+
+// (module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
+const ADD_MODULE = [
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 7, 1, 96, 2, 127, 127, 1, 127, 3, 2, 1, 0, 7, 7, 1, 3, 97, 100,
+  100, 0, 0, 10, 9, 1, 7, 0, 32, 0, 32, 1, 106, 11,
+];
+
+/** Runs the module's function once and reports whether V8 optimized it within two seconds. */
+function tierAfterOneCall(eager: boolean): { optimized: boolean; sum: number } {
+  const script = `
+    import { optimizeWasmEagerly } from ${JSON.stringify(helper)};
+    if (${eager}) optimizeWasmEagerly();
+    const { instance } = await WebAssembly.instantiate(new Uint8Array(${JSON.stringify(ADD_MODULE)}));
+    const add = instance.exports.add;
+    const sum = add(20, 22);
+    const optimized = () => eval('%IsTurboFanFunction(add)');
+    for (let i = 0; i < 200 && !optimized(); i++) await new Promise((r) => setTimeout(r, 10));
+    console.log(JSON.stringify({ optimized: optimized(), sum }));
+  `;
+  const child = spawnSync(
+    process.execPath,
+    ['--allow-natives-syntax', '--import', 'tsx', '--input-type=module', '-e', script],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  if (child.status !== 0) throw new Error(`child failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as {
+    optimized: boolean;
+    sum: number;
+  };
+}
+
+describe('optimizeWasmEagerly', () => {
+  it('has V8 optimize a WebAssembly function that ran only once', () => {
+    expect(tierAfterOneCall(true)).toEqual({ optimized: true, sum: 42 });
+  });
+
+  it('differs from the default, where such a function stays on baseline code', () => {
+    expect(tierAfterOneCall(false)).toEqual({ optimized: false, sum: 42 });
+  });
+});
