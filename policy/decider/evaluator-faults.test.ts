@@ -205,6 +205,16 @@ describe('a policy that returns garbage', () => {
     expect(faults.map((f) => f.code)).toEqual(['PGW_POLICY_NO_RESULT']);
   });
 
+  it('garbage is refused and reported at every evaluation: an invalid result is never remembered', async () => {
+    const faults: EvaluatorFault[] = [];
+    const e = await createEvaluator(
+      { manifest, wasm, data: { ...data, masking: { 'public.orders.total': 'rot13' } } },
+      { onFault: (f) => faults.push(f) },
+    );
+    for (let i = 0; i < 3; i++) expectFailClosed(e.evaluate(policyInput()), 'invalid Decision');
+    expect(faults.map((f) => f.code)).toEqual(Array(3).fill('PGW_POLICY_OUTPUT_INVALID'));
+  });
+
   it('allow that contradicts the outcome is refused', async () => {
     const garbage = JSON.stringify({ ...denyAll('x'), allow: true, reasons: [] });
     const policy = await compileRego(`package pgward\n\ndecision := ${garbage}\n`);

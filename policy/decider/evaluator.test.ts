@@ -433,6 +433,32 @@ describe('shadow mode', () => {
 });
 
 describe('speed', () => {
+  it('a result seen before gives the same validated Decision, frozen so no caller can change it', () => {
+    const first = decide(input({}));
+    const again = decide(input({}));
+    expect(again).toBe(first);
+    expect(
+      Object.isFrozen(first) && Object.isFrozen(first.reasons) && Object.isFrozen(first.mask),
+    ).toBe(true);
+    expect(() => {
+      (first as { allow: boolean }).allow = false;
+    }).toThrow(TypeError);
+    expect(decide(input({})).allow).toBe(true);
+  });
+
+  it("past the remembered results, every Decision is still the policy's own", () => {
+    // Each table not granted names itself in the reason: 300 distinct results, more than are kept.
+    const denied = (i: number) =>
+      decide(
+        input({ statement: { reads: [{ schema: 'public', table: `t${i}`, columns: ['a'] }] } }),
+      );
+    for (let i = 0; i < 300; i++) {
+      expect(reason(denied(i), 'access.table')?.message).toContain(`public.t${i} `);
+    }
+    expect(reason(denied(0), 'access.table')?.message).toContain('public.t0 ');
+    expect(decide(input({})).allow).toBe(true);
+  });
+
   it('evaluate() costs tens of microseconds per statement (p50 printed)', () => {
     const inputs = [
       input({}),

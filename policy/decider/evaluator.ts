@@ -15,7 +15,7 @@ import {
   type WasmModule,
   wasm,
 } from './wasm-abi.js';
-import { type EvalFn, singleCallEval } from './wasm-eval.js';
+import { type EvalTextFn, singleCallEvalText } from './wasm-eval.js';
 
 // The package's ESM entry exports only loadPolicy; loadPolicySync (used to rebuild an instance
 // inside a synchronous evaluate) lives on the CommonJS entry, so both come from there.
@@ -80,7 +80,22 @@ export function denyAll(reason: string, rule = 'policy.no_bundle'): Decision {
   };
 }
 
-type Instance = { readonly policy: LoadedPolicy; readonly run: EvalFn };
+type Instance = { readonly policy: LoadedPolicy; readonly run: EvalTextFn };
+
+/**
+ * Distinct result texts whose validated Decision is kept: most statements of a workload get one of a
+ * few results, which are then not parsed and validated again. Past this the memo starts over.
+ */
+const VALIDATED_RESULTS = 256;
+
+/** Freezes a parsed JSON value and everything in it (a remembered Decision is shared). */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
 
 export async function createEvaluator(
   bundle: EvaluatorBundle,
@@ -139,20 +154,39 @@ export async function createEvaluator(
     if (!('policy' in current)) report(current);
   };
 
+  /**
+   * Result texts already parsed and validated, with their (frozen) Decision. SECURITY: keyed by the
+   * exact bytes the policy wrote, so a remembered Decision is the one validating those bytes gives.
+   */
+  const validated = new Map<string, Decision>();
+
   const evaluate = (input: PolicyInput): Decision => {
     const instance = current;
     if (!('policy' in instance)) return failClosed(instance.message);
+    let text: string;
     let resultSet: unknown;
     try {
-      resultSet = instance.run(input);
+      text = instance.run(input);
+      const known = validated.get(text);
+      if (known !== undefined) return known;
+      resultSet = JSON.parse(text);
     } catch (err) {
       report(fault('PGW_POLICY_EVAL_FAILED', `evaluation failed: ${toError(err).message}`, err));
       rebuild();
       return failClosed(`evaluation failed: ${toError(err).message}`);
     }
+    const decision = validateResult(resultSet);
+    if ('failure' in decision) return failClosed(decision.failure);
+    if (validated.size >= VALIDATED_RESULTS) validated.clear();
+    validated.set(text, deepFreeze(decision.value));
+    return decision.value;
+  };
+
+  /** The Decision in a parsed result set, or why it is not one (reported as a fault). */
+  const validateResult = (resultSet: unknown): { value: Decision } | { failure: string } => {
     if (!Array.isArray(resultSet) || resultSet.length === 0) {
       report(fault('PGW_POLICY_NO_RESULT', `${ENTRYPOINT} is undefined for this input`));
-      return failClosed(`${ENTRYPOINT} returned no decision`);
+      return { failure: `${ENTRYPOINT} returned no decision` };
     }
     const only: unknown = resultSet.length === 1 ? resultSet[0] : undefined;
     const value: unknown =
@@ -163,7 +197,7 @@ export async function createEvaluator(
       report(
         fault('PGW_POLICY_OUTPUT_INVALID', `${ENTRYPOINT} returned an invalid Decision: ${why}`),
       );
-      return failClosed(`${ENTRYPOINT} returned an invalid Decision (${why})`);
+      return { failure: `${ENTRYPOINT} returned an invalid Decision (${why})` };
     }
     // SECURITY: a Decision that allows must say so in both fields; anything else is garbage.
     if (value.allow !== (value.outcome === 'allowed' || value.outcome === 'masked')) {
@@ -173,11 +207,11 @@ export async function createEvaluator(
           `allow=${value.allow} contradicts outcome ${value.outcome}`,
         ),
       );
-      return failClosed(
-        `${ENTRYPOINT} returned allow=${value.allow} with outcome ${value.outcome}`,
-      );
+      return {
+        failure: `${ENTRYPOINT} returned allow=${value.allow} with outcome ${value.outcome}`,
+      };
     }
-    return value;
+    return { value };
   };
 
   return { revision, failure: null, evaluate };
@@ -214,7 +248,9 @@ function prepare(policy: LoadedPolicy, data: unknown, maxPages: number): Instanc
       err,
     );
   }
-  const run = singleCallEval(policy, entrypoint) ?? ((input) => policy.evaluate(input, entrypoint));
+  const run =
+    singleCallEvalText(policy, entrypoint) ??
+    ((input) => JSON.stringify(policy.evaluate(input, entrypoint)));
   return { policy, run };
 }
 

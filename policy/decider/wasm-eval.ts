@@ -25,6 +25,9 @@ type OpaEval = (
 /** Evaluates one input; throws on any fault (a trap, memory exhaustion, an unreadable result). */
 export type EvalFn = (input: unknown) => unknown;
 
+/** Like EvalFn, but returns the result set as the JSON text the policy wrote, unparsed. */
+export type EvalTextFn = (input: unknown) => string;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -35,6 +38,15 @@ const decoder = new TextDecoder();
  * the input per call; the input is written just above the data, and opa_eval resets the heap there.
  */
 export function singleCallEval(policy: LoadedPolicyState, entrypoint: number): EvalFn | null {
+  const run = singleCallEvalText(policy, entrypoint);
+  return run === null ? null : (input) => JSON.parse(run(input));
+}
+
+/** singleCallEval returning the result set's JSON text (for callers that recognise repeated results). */
+export function singleCallEvalText(
+  policy: LoadedPolicyState,
+  entrypoint: number,
+): EvalTextFn | null {
   const exports = (policy.wasmInstance as { exports?: Record<string, unknown> } | null)?.exports;
   const opaEval = exports?.opa_eval;
   const { dataAddr, dataHeapPtr, mem } = policy;
@@ -60,6 +72,6 @@ export function singleCallEval(policy: LoadedPolicyState, entrypoint: number): E
     bytes = new Uint8Array(mem.buffer);
     const end = bytes.indexOf(0, resultAddr);
     if (resultAddr <= 0 || end < 0) throw new Error('the policy result is not a C string');
-    return JSON.parse(decoder.decode(bytes.subarray(resultAddr, end)));
+    return decoder.decode(bytes.subarray(resultAddr, end));
   };
 }
