@@ -40,7 +40,43 @@ describe('grantIndex', () => {
       subjects: { ['__proto__']: [0] },
       groups: { g: [1] },
       other: [],
+      utc_windows: [false, false],
     });
+  });
+});
+
+describe('grantIndex utc_windows', () => {
+  it('vouches, by position, only for windows of two canonical UTC seconds', () => {
+    const ok = '2026-11-25T09:00:00Z';
+    const windows = [
+      [ok, '2026-11-25T12:00:00Z'],
+      [ok, '2026-11-25T12:00:00.5Z'],
+      [ok, '2026-11-25T12:00:00+01:00'],
+      ['2026-11-25 09:00:00Z', ok],
+      [ok, 1795518000],
+      [ok, undefined],
+      [ok, '２026-11-25T12:00:00Z'],
+      [ok, '2026-11-25T12:00:00Z\n'],
+      ['', ''],
+    ];
+    const grants: unknown[] = windows.map(([not_before, expires_at]) => ({
+      subject: { sub: 'alice' },
+      not_before,
+      expires_at,
+    }));
+    grants.push('not a grant');
+    expect(grantIndex(grants).utc_windows).toEqual([
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });
 
@@ -49,7 +85,12 @@ describe('withGrantIndex', () => {
     const planted = { subjects: { mallory: [0] }, groups: {}, other: [] };
     const data = { grants: [{ subject: { sub: 'alice' } }], [GRANT_INDEX_KEY]: planted };
     const out = withGrantIndex(data);
-    expect(out[GRANT_INDEX_KEY]).toEqual({ subjects: { alice: [0] }, groups: {}, other: [] });
+    expect(out[GRANT_INDEX_KEY]).toEqual({
+      subjects: { alice: [0] },
+      groups: {},
+      other: [],
+      utc_windows: [false],
+    });
     expect(data[GRANT_INDEX_KEY]).toBe(planted);
   });
 
@@ -90,6 +131,11 @@ describe('decisions through the index equal the scan of every grant', () => {
     grant('g-no-subject', {}),
     grant('g-expired', { group: 'ops' }, { expires_at: '2026-11-25T10:00:00Z' }),
     grant('g-bad-window', { sub: 'alice' }, { expires_at: 'tomorrow' }),
+    // Windows that look like times but are not the canonical form: never matched, with or without index.
+    grant('g-fraction', { sub: 'erin' }, { expires_at: '2026-11-25T12:00:00.5Z' }),
+    grant('g-offset', { sub: 'erin' }, { not_before: '2026-11-25T09:00:00+01:00' }),
+    grant('g-wide-digit', { sub: 'erin' }, { expires_at: '２026-11-25T12:00:00Z' }),
+    grant('g-number', { sub: 'erin' }, { expires_at: 1795518000 }),
   ];
   const identities: { sub: unknown; groups: unknown }[] = [
     { sub: 'svc-reporting', groups: [] },
@@ -98,6 +144,7 @@ describe('decisions through the index equal the scan of every grant', () => {
     { sub: 'dana', groups: ['ops'] },
     { sub: '__proto__', groups: ['__proto__'] },
     { sub: 'mallory', groups: [] },
+    { sub: 'erin', groups: [] },
     { sub: 42, groups: [42] },
   ];
   const statements = [
@@ -144,6 +191,9 @@ describe('decisions through the index equal the scan of every grant', () => {
       }
     }
     expect(compared).toBe(identities.length * 2 * statements.length * times.length);
+    // Erin's grants all have malformed windows: none of them ever matches.
+    const erin = policyInput({ sub: 'erin', groups: [], now: times[0] });
+    expect(indexed.evaluate(erin).reasons.map((r) => r.rule)).toEqual(['access.no_grant']);
     // The grid is not all refusals: the comparison covers granted statements too.
     expect(allowed).toBeGreaterThan(5);
   });

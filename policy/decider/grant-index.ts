@@ -1,6 +1,7 @@
 // The grant index the evaluator derives from a bundle's data document before handing it to the
 // policy: data.grant_index maps each subject and group to the positions of the grants that name
-// it, so the Rego looks at one identity's grants instead of scanning every grant per statement.
+// it, so the Rego looks at one identity's grants instead of scanning every grant per statement,
+// and says which grants have well-formed windows, so the Rego does not check them per statement.
 
 /** Positions in data.grants, by the subject.sub or subject.group that names them. */
 export interface GrantIndex {
@@ -8,7 +9,18 @@ export interface GrantIndex {
   readonly groups: Readonly<Record<string, readonly number[]>>;
   /** Grants whose subject is not a plain string sub or group: always checked by the policy. */
   readonly other: readonly number[];
+  /**
+   * By position: true when the grant's not_before and expires_at are both canonical UTC seconds
+   * (the template's utc_second: `YYYY-MM-DDTHH:MM:SSZ`), the only windows the policy compares.
+   */
+  readonly utc_windows: readonly boolean[];
 }
+
+/** A timestamp the policy compares as text: fixed-width UTC to the second (time.rego utc_second). */
+const UTC_SECOND = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/;
+
+const isUtcSecond = (value: unknown): boolean =>
+  typeof value === 'string' && UTC_SECOND.test(value);
 
 /** The data key the index is published under (the data schema allows no such key in a bundle). */
 export const GRANT_INDEX_KEY = 'grant_index';
@@ -22,6 +34,9 @@ export function grantIndex(grants: readonly unknown[]): GrantIndex {
   const subjects: Record<string, number[]> = Object.create(null);
   const groups: Record<string, number[]> = Object.create(null);
   const other: number[] = [];
+  const utcWindows = grants.map(
+    (grant) => isRecord(grant) && isUtcSecond(grant.not_before) && isUtcSecond(grant.expires_at),
+  );
   grants.forEach((grant, position) => {
     const subject = isRecord(grant) ? grant.subject : undefined;
     if (!isRecord(subject)) {
@@ -41,7 +56,7 @@ export function grantIndex(grants: readonly unknown[]): GrantIndex {
     if (typeof sub === 'string') append(subjects, sub, position);
     if (typeof group === 'string') append(groups, group, position);
   });
-  return { subjects, groups, other };
+  return { subjects, groups, other, utc_windows: utcWindows };
 }
 
 function append(index: Record<string, number[]>, key: string, position: number): void {

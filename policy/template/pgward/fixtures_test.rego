@@ -141,7 +141,12 @@ grant_index_of(grant_list) := {
 	"subjects": {s: [i | some i, g in grant_list; g.subject.sub == s] | some g in grant_list; s := g.subject.sub},
 	"groups": {s: [i | some i, g in grant_list; g.subject.group == s] | some g in grant_list; s := g.subject.group},
 	"other": [],
+	"utc_windows": [window_checked(g) | some g in grant_list],
 }
+
+window_checked(g) if pgward.utc_window(g.not_before, g.expires_at)
+
+else := false
 
 decide_indexed(inp, grant_list, index) := d if {
 	d := pgward.decision with input as inp with data.grants as grant_list with data.grant_index as index with data.approvals as []

@@ -24,12 +24,22 @@ grant_candidates contains i if {
 # identity_grants: this identity's grants for this database, by position in data.grants, with
 # their windows in seconds. Grants are keyed by position and looked up by it, so that no set or
 # object of the hot path hashes or compares whole grants.
-identity_grants[i] := utc_window(g.not_before, g.expires_at) if {
+identity_grants[i] := grant_window(i, g) if {
 	some i in grant_candidates
 	g := grants[i]
 	g.database == input.session.database
 	subject_matches(g.subject)
 }
+
+# grant_window(i, g): the window of the grant at position i when both bounds are canonical UTC
+# seconds, else undefined (the grant never matches). The gateway checks every grant's bounds once
+# when it loads a bundle (data.grant_index.utc_windows, by position); without that list the
+# policy checks them here, for every statement.
+grant_window(i, g) := {"from": g.not_before, "until": g.expires_at} if {
+	data.grant_index.utc_windows[i] == true
+}
+
+grant_window(_, g) := utc_window(g.not_before, g.expires_at) if not data.grant_index.utc_windows
 
 subject_matches(subject) if subject.sub == input.identity.sub
 

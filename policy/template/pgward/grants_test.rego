@@ -237,3 +237,24 @@ test_other_grants_are_always_candidates if {
 	d.allow
 	d.grant_ids == ["g-reporting"]
 }
+
+# The index also says which grant windows are well formed (utc_windows, by position); the policy
+# compares only those windows, and checks them itself when the index does not say.
+test_a_window_the_index_does_not_vouch_for_is_not_used if {
+	index := object.union(grant_index_of(fixture_grants), {"utc_windows": [false | some _ in fixture_grants]})
+	d := decide_indexed(base_input, fixture_grants, index)
+	rule_ids(d) == {"access.no_grant"}
+}
+
+test_an_index_without_windows_leaves_the_check_to_the_policy if {
+	index := object.remove(grant_index_of(fixture_grants), {"utc_windows"})
+	every inp in index_cases {
+		decide_indexed(inp, fixture_grants, index) == decide(inp)
+	}
+}
+
+test_a_malformed_window_never_matches_through_the_index if {
+	malformed := [object.union(g, {"expires_at": "2026-11-24T12:00:00.5Z"}) | some g in fixture_grants]
+	d := decide_indexed(base_input, malformed, grant_index_of(malformed))
+	rule_ids(d) == {"access.no_grant"}
+}
