@@ -3,13 +3,14 @@
 // and prints, never asserts. `tsx bench/run.ts [--quick] [--json] [--micro]` (`--seconds N`, `--rounds N`,
 // `--idle-conns N`; `--micro` runs only the micro-benchmarks; `--cells ids` and `--targets names` narrow
 // a run to some cells and targets). Needs `npm run build` first.
+// First, before any module that compiles WebAssembly is evaluated.
+import './eager-wasm.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { optimizeWasmEagerly } from '../lib/wasm-tiering.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { type BulkSample, runBulk } from './bulk.js';
 import { assertNever, CELLS, type Cell, runsOn } from './cells.js';
@@ -116,8 +117,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function main(): Promise<void> {
-  // The micro-benchmarks run the parser and policy modules as `pgward serve` does: optimized eagerly.
-  optimizeWasmEagerly();
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
     throw new Error('dist/cli/main.js is missing: run `npm run build` first');

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `pgward` command line and composition root: the only module that reads process.env.
 
+// First, before any module that compiles WebAssembly is evaluated.
+import './eager-wasm.js';
 import { parseArgs } from 'node:util';
 import { APPROVALS_USAGE, approvalsCommand, checkApprovalCommand } from './approval-commands.js';
 import {

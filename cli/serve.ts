@@ -9,7 +9,6 @@ import { serveApi } from '../api/serve-api.js';
 import { openAudit } from '../audit/open-audit.js';
 import type { AuditEntry } from '../audit/record.js';
 import { createLogger, type Logger } from '../lib/log.js';
-import { optimizeWasmEagerly } from '../lib/wasm-tiering.js';
 import type { PullOutcome } from '../policy/repo/git-bundle-source.js';
 import {
   localApprovalUses,
@@ -52,8 +51,6 @@ export interface ServeOptions {
 }
 
 export async function serve(options: ServeOptions): Promise<void> {
-  // Before the parser and policy modules are compiled (in compose): optimized code from the start.
-  optimizeWasmEagerly();
   const { config } = options;
   const log = createLogger({ level: config.log.level });
   const workers = config.workers === 0 ? availableParallelism() : config.workers;

@@ -433,6 +433,19 @@ describe('shadow mode', () => {
 });
 
 describe('speed', () => {
+  it('evaluateJson decides the JSON text of an input as evaluate decides the input', () => {
+    const inputs = [
+      input({}),
+      input({ sub: 'mallory' }),
+      input({ statement: deleteOrders(false) }),
+      input({ now: '2026-11-25 11:00:00' }),
+    ];
+    for (const i of inputs)
+      expect(evaluator.evaluateJson(JSON.stringify(i))).toEqual(evaluator.evaluate(i));
+    // Text that is not a whole input is denied, like any malformed input.
+    expect(evaluator.evaluateJson('{"identity": 1').allow).toBe(false);
+  });
+
   it('a result seen before gives the same validated Decision, frozen so no caller can change it', () => {
     const first = decide(input({}));
     const again = decide(input({}));

@@ -64,6 +64,8 @@ export interface Evaluator {
   readonly failure: EvaluatorFault | null;
   /** The decision for one statement; never throws. */
   evaluate(input: PolicyInput): Decision;
+  /** evaluate() for an input the caller has serialized itself (the JSON text of a PolicyInput). */
+  evaluateJson(json: string): Decision;
 }
 
 /** The decision when there is no usable policy at all: deny everything, say why. */
@@ -120,7 +122,8 @@ export async function createEvaluator(
   const failed = (fault: EvaluatorFault): Evaluator => {
     report(fault);
     const decision = failClosed(fault.message);
-    return { revision, failure: fault, evaluate: () => structuredClone(decision) };
+    const deny = () => structuredClone(decision);
+    return { revision, failure: fault, evaluate: deny, evaluateJson: deny };
   };
 
   let module: WasmModule;
@@ -160,13 +163,13 @@ export async function createEvaluator(
    */
   const validated = new Map<string, Decision>();
 
-  const evaluate = (input: PolicyInput): Decision => {
+  const evaluate = (input: PolicyInput | null, json?: string): Decision => {
     const instance = current;
     if (!('policy' in instance)) return failClosed(instance.message);
     let text: string;
     let resultSet: unknown;
     try {
-      text = instance.run(input);
+      text = instance.run(input, json);
       const known = validated.get(text);
       if (known !== undefined) return known;
       resultSet = JSON.parse(text);
@@ -214,7 +217,12 @@ export async function createEvaluator(
     return { value };
   };
 
-  return { revision, failure: null, evaluate };
+  return {
+    revision,
+    failure: null,
+    evaluate: (input) => evaluate(input),
+    evaluateJson: (json) => evaluate(null, json),
+  };
 }
 
 /** Checks a freshly loaded policy and gives it the data; a fault value when it is unusable. */
@@ -250,7 +258,8 @@ function prepare(policy: LoadedPolicy, data: unknown, maxPages: number): Instanc
   }
   const run =
     singleCallEvalText(policy, entrypoint) ??
-    ((input) => JSON.stringify(policy.evaluate(input, entrypoint)));
+    ((input, json) =>
+      JSON.stringify(policy.evaluate(json === undefined ? input : JSON.parse(json), entrypoint)));
   return { policy, run };
 }
 

@@ -25,8 +25,11 @@ type OpaEval = (
 /** Evaluates one input; throws on any fault (a trap, memory exhaustion, an unreadable result). */
 export type EvalFn = (input: unknown) => unknown;
 
-/** Like EvalFn, but returns the result set as the JSON text the policy wrote, unparsed. */
-export type EvalTextFn = (input: unknown) => string;
+/**
+ * Like EvalFn, but returns the result set as the JSON text the policy wrote, unparsed; an input
+ * given as `json` (its JSON text, already serialized by the caller) is written as it is.
+ */
+export type EvalTextFn = (input: unknown, json?: string) => string;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -53,9 +56,9 @@ export function singleCallEvalText(
   if (typeof opaEval !== 'function') return null;
   if (typeof dataAddr !== 'number' || typeof dataHeapPtr !== 'number') return null;
   const run = opaEval as OpaEval;
-  return (input) => {
+  return (input, json) => {
     // Like opa-wasm, a missing input (undefined, null, false, 0, '') evaluates with no input.
-    const text = input ? JSON.stringify(input) : '';
+    const text = json ?? (input ? JSON.stringify(input) : '');
     let bytes = new Uint8Array(mem.buffer);
     let { read, written } = encoder.encodeInto(text, bytes.subarray(dataHeapPtr));
     if (read < text.length) {

@@ -7,7 +7,7 @@ import type { Decision, PolicyInput } from '../../policy/contracts.js';
 import { type Analyzer, createAnalyzer, loadAnalyzer } from '../analyzer/analyzer.js';
 import type { AnalyzedStatement } from '../analyzer/facts.js';
 import type { Identity } from '../auth/authenticator.js';
-import { createJudge, type JudgeContext, type PolicyEngine } from './judge.js';
+import { createJudge, inputJson, inputOf, type JudgeContext, type PolicyEngine } from './judge.js';
 
 let analyzer: Analyzer;
 beforeAll(async () => {
@@ -184,5 +184,44 @@ describe('judge decision cache', () => {
       revision: null,
     });
     expect(verdict.decisions).toHaveLength(2);
+  });
+});
+
+describe('the policy input as JSON text', () => {
+  it('is the JSON of inputOf, key for key, for every context and second', () => {
+    const s = statements('SELECT email, "naïve ""col""" FROM orders WHERE note = \'x\\y\'')[0]!;
+    const contexts = [
+      context(),
+      context({ identity: { ...alice, sub: 'ünï"cødé\\主体', groups: ['a', 'b"c'] } }),
+      context({ searchPath: ['"$user"', 'public'], inTransaction: true, applicationName: '' }),
+    ];
+    for (const ctx of contexts) {
+      for (const nowMs of [1_700_000_000_000, 1_700_000_000_999, 1_700_000_001_000, 0]) {
+        const text = inputJson(s, ctx, nowMs);
+        expect(text).toBe(JSON.stringify(inputOf(s, ctx, nowMs)));
+        expect(JSON.parse(text).now).toBe(new Date(Math.floor(nowMs / 1000) * 1000).toISOString());
+      }
+    }
+  });
+
+  it('goes to an engine that takes it, with the same decision as the object would get', () => {
+    const { engine: plain, inputs } = engine();
+    const texts: string[] = [];
+    const e: PolicyEngine = {
+      revision: plain.revision,
+      evaluate: () => {
+        throw new Error('the object path is not used when the engine takes JSON');
+      },
+      evaluateJson: (json) => {
+        texts.push(json);
+        return plain.evaluate(JSON.parse(json) as PolicyInput);
+      },
+    };
+    const verdict = judgeWith(e, 0).judge(statements('SELECT email FROM orders'), context());
+    expect(verdict.outcome).toBe('masked');
+    expect(texts).toHaveLength(1);
+    expect(inputs[0]).toEqual(
+      inputOf(statements('SELECT email FROM orders')[0]!, context(), 1_700_000_000_000),
+    );
   });
 });

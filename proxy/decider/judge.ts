@@ -14,6 +14,8 @@ export interface PolicySource {
 export interface PolicyEngine {
   readonly revision: string;
   evaluate(input: PolicyInput): Decision;
+  /** The same for the input's JSON text (see inputJson); engines without it get the object. */
+  evaluateJson?(json: string): Decision;
 }
 
 export interface JudgeContext {
@@ -140,7 +142,10 @@ export function createJudge(options: JudgeOptions): Judge {
     nowMs: number,
     scope: string,
   ): Decision => {
-    const decision = engine.evaluate(inputOf(statement, ctx, nowMs));
+    const decision =
+      engine.evaluateJson === undefined
+        ? engine.evaluate(inputOf(statement, ctx, nowMs))
+        : engine.evaluateJson(inputJson(statement, ctx, nowMs));
     // SECURITY: a decision that involved an approval depends on the exact text (sha256): never shared.
     const shape = statement.cacheKey;
     if (shape !== null && decision.approval.id === null && !decision.approval.required) {
@@ -251,21 +256,54 @@ export function inputOf(
   nowMs: number,
 ): PolicyInput {
   return {
-    identity: {
-      sub: ctx.identity.sub,
-      groups: ctx.identity.groups,
-      issuer: ctx.identity.issuer,
-      via: ctx.identity.via,
-    },
-    session: {
-      id: ctx.sessionId,
-      database: ctx.database,
-      application_name: ctx.applicationName,
-      client_addr: ctx.clientAddr,
-      search_path: ctx.searchPath,
-      in_transaction: ctx.inTransaction,
-    },
-    now: new Date(Math.floor(nowMs / 1000) * 1000).toISOString(),
+    identity: identityOf(ctx),
+    session: sessionOf(ctx),
+    now: nowText(nowMs),
     statement: statement.facts,
   };
+}
+
+const identityOf = (ctx: JudgeContext): PolicyInput['identity'] => ({
+  sub: ctx.identity.sub,
+  groups: ctx.identity.groups,
+  issuer: ctx.identity.issuer,
+  via: ctx.identity.via,
+});
+
+const sessionOf = (ctx: JudgeContext): PolicyInput['session'] => ({
+  id: ctx.sessionId,
+  database: ctx.database,
+  application_name: ctx.applicationName,
+  client_addr: ctx.clientAddr,
+  search_path: ctx.searchPath,
+  in_transaction: ctx.inTransaction,
+});
+
+/** The start of the input's JSON text up to `"now":`, per context (a session's changes only with it). */
+const inputPrefixes = new WeakMap<JudgeContext, string>();
+
+/**
+ * The JSON text of inputOf(statement, ctx, nowMs), key for key: the identity and session, which hold
+ * for a whole session, are serialized once per context object (contexts are never changed).
+ */
+export function inputJson(statement: AnalyzedStatement, ctx: JudgeContext, nowMs: number): string {
+  let prefix = inputPrefixes.get(ctx);
+  if (prefix === undefined) {
+    prefix = `{"identity":${JSON.stringify(identityOf(ctx))},"session":${JSON.stringify(sessionOf(ctx))},"now":`;
+    inputPrefixes.set(ctx, prefix);
+  }
+  return `${prefix}"${nowText(nowMs)}","statement":${JSON.stringify(statement.facts)}}`;
+}
+
+let lastSecond = Number.NaN;
+let lastNowText = '';
+
+/** `now` for the policy: UTC, truncated to the second (ISO 8601, as toISOString writes it). */
+function nowText(nowMs: number): string {
+  const second = Math.floor(nowMs / 1000);
+  if (second !== lastSecond) {
+    lastNowText = new Date(second * 1000).toISOString();
+    lastSecond = second;
+  }
+  return lastNowText;
 }
