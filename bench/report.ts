@@ -1,5 +1,7 @@
-// Turns raw samples into medians under flat keys, computes the headline figures from those keys, and
-// renders the readable table. Add a headline by appending to HEADLINES.
+// Turns raw samples into medians under flat keys, computes the headline figures, and renders the
+// readable table. Add a headline by appending to HEADLINES. A headline comparing two targets is the
+// median over rounds of the two targets' figures in the same round (a paired ratio or difference):
+// both ran within seconds of each other, so a machine whose speed drifts over minutes moves both.
 import type { BulkSample } from './bulk.js';
 import { assertNever, type Cell, describeCell } from './cells.js';
 import type { PgbenchSample } from './pgbench.js';
@@ -9,6 +11,8 @@ export type Figures = Record<string, number | string | null>;
 
 interface CellTargetResults {
   readonly samples: Sample[];
+  /** The round of each sample (parallel to samples). */
+  readonly rounds: number[];
   readonly errors: string[];
 }
 
@@ -24,11 +28,43 @@ export class Results {
     }
     let entry = byTarget.get(target);
     if (entry === undefined) {
-      entry = { samples: [], errors: [] };
+      entry = { samples: [], rounds: [], errors: [] };
       byTarget.set(target, entry);
     }
     return entry;
   }
+}
+
+/** One cell on one target: [cell id, target name]. */
+export type Run = readonly [cellId: string, target: string];
+
+/**
+ * The median over the rounds both runs have a sample in of `combine(a's value, b's value)`; null
+ * when no round has both.
+ */
+export function paired(
+  r: Results,
+  a: Run,
+  b: Run,
+  value: (s: Sample) => number | undefined,
+  combine: (a: number, b: number) => number,
+): number | null {
+  const byRound = ([cellId, t]: Run) => {
+    const { samples, rounds } = r.at(cellId, t);
+    const out = new Map<number, number>();
+    samples.forEach((s, i) => {
+      const v = value(s);
+      if (v !== undefined) out.set(rounds[i]!, v);
+    });
+    return out;
+  };
+  const other = byRound(b);
+  const values: number[] = [];
+  for (const [round, v] of byRound(a)) {
+    const w = other.get(round);
+    if (w !== undefined) values.push(combine(v, w));
+  }
+  return median(values);
 }
 
 export function median(values: readonly number[]): number | null {
@@ -120,37 +156,53 @@ export function noise(cells: readonly Cell[], targets: readonly string[], r: Res
 
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
-/** (a − b) in µs, for two mean latencies in ms. */
-const addedUs = (a: unknown, b: unknown): number | null =>
-  typeof a === 'number' && typeof b === 'number' ? round((a - b) * 1000, 1) : null;
+const latency = (s: Sample): number | undefined => ('tps' in s ? s.latencyMs : undefined);
 
-/** 1 − a / b: the share of b's throughput that a loses. */
-const cost = (a: unknown, b: unknown): number | null => {
-  const r = ratio(a, b);
-  return r === null ? null : round(1 - r, 3);
+/** Paired a / b of the cell's primary figure (TPS, rows/s). */
+const pairedRatio = (r: Results, cellId: string, a: string, b: string): number | null =>
+  runRatio(r, [cellId, a], [cellId, b]);
+
+const runRatio = (r: Results, a: Run, b: Run): number | null =>
+  round(
+    paired(r, a, b, primary, (x, y) => (y === 0 ? Number.NaN : x / y)),
+    3,
+  );
+
+/** Paired (a − b) in µs of the mean latencies (ms). */
+const addedUs = (r: Results, cellId: string, a: string, b: string): number | null =>
+  round(
+    paired(r, [cellId, a], [cellId, b], latency, (x, y) => (x - y) * 1000),
+    1,
+  );
+
+/** Paired 1 − a / b: the share of b's throughput that a loses. */
+const cost = (r: Results, cellId: string, a: string, b: string): number | null => {
+  const v = pairedRatio(r, cellId, a, b);
+  return v === null ? null : round(1 - v, 3);
 };
 
-type Headline = { key: string; compute: (f: Figures) => number | null };
+type Headline = { key: string; compute: (f: Figures, r: Results) => number | null };
 
 /** The pgward+policy headlines on one protocol (`S_<mode>_c…` cells); suffix `_ext` for extended. */
 function policyHeadlines(mode: 'simple' | 'extended', suffix: string): Headline[] {
-  const k = (t: string, c: number, what = 'tps') => `${what}_${t}_S_${mode}_c${c}`;
+  const c8 = `S_${mode}_c8`;
+  const c1 = `S_${mode}_c1`;
   return [
     {
       key: `policy_relay_ratio_S8${suffix}`,
-      compute: (f) => ratio(f[k('pgward_policy', 8)], f[k('relay', 8)]),
+      compute: (_, r) => pairedRatio(r, c8, 'pgward_policy', 'relay'),
     },
     {
       key: `policy_direct_ratio_S8${suffix}`,
-      compute: (f) => ratio(f[k('pgward_policy', 8)], f[k('direct', 8)]),
+      compute: (_, r) => pairedRatio(r, c8, 'pgward_policy', 'direct'),
     },
     {
       key: `policy_added_us_c1${suffix}`,
-      compute: (f) => addedUs(f[k('pgward_policy', 1, 'lat_ms')], f[k('direct', 1, 'lat_ms')]),
+      compute: (_, r) => addedUs(r, c1, 'pgward_policy', 'direct'),
     },
     {
       key: `audit_tps_cost${suffix}`,
-      compute: (f) => cost(f[k('pgward_policy_audit', 8)], f[k('pgward_policy', 8)]),
+      compute: (_, r) => cost(r, c8, 'pgward_policy_audit', 'pgward_policy'),
     },
   ];
 }
@@ -158,38 +210,44 @@ function policyHeadlines(mode: 'simple' | 'extended', suffix: string): Headline[
 /** Figures measured outside the cells (micro-benchmarks, idle memory), headlined as they are. */
 const asIs = (key: string): Headline => ({ key, compute: (f) => num(f[key]) });
 
+/** A bulk cell's paired rows/s ratio. */
+const bulkRatio = (key: string, cell: string, a: string, b: string): Headline => ({
+  key,
+  compute: (_, r) => pairedRatio(r, cell, a, b),
+});
+
+/** The masked read against the same read of the unmasked twin table, on pgward+policy. */
+const MASK_RATIO: Headline = {
+  key: 'mask_unmasked_ratio',
+  compute: (_, r) =>
+    runRatio(r, ['mask_masked', 'pgward_policy'], ['mask_unmasked', 'pgward_policy']),
+};
+
 export const HEADLINES: readonly Headline[] = [
   {
     key: 'passthrough_relay_ratio_S8',
-    compute: (f) => ratio(f.tps_pgward_S_simple_c8, f.tps_relay_S_simple_c8),
+    compute: (_, r) => pairedRatio(r, 'S_simple_c8', 'pgward', 'relay'),
   },
   {
     key: 'passthrough_direct_ratio_S8',
-    compute: (f) => ratio(f.tps_pgward_S_simple_c8, f.tps_direct_S_simple_c8),
+    compute: (_, r) => pairedRatio(r, 'S_simple_c8', 'pgward', 'direct'),
   },
   {
     key: 'passthrough_pgbouncer_ratio_S8',
-    compute: (f) => ratio(f.tps_pgward_S_simple_c8, f.tps_pgbouncer_S_simple_c8),
+    compute: (_, r) => pairedRatio(r, 'S_simple_c8', 'pgward', 'pgbouncer'),
   },
   {
     key: 'passthrough_added_us_c1',
-    compute: (f) => addedUs(f.lat_ms_pgward_S_simple_c1, f.lat_ms_direct_S_simple_c1),
+    compute: (_, r) => addedUs(r, 'S_simple_c1', 'pgward', 'direct'),
   },
-  {
-    key: 'passthrough_bulk_ratio',
-    compute: (f) => ratio(f.bulk_rows_per_s_pgward_select, f.bulk_rows_per_s_direct_select),
-  },
+  bulkRatio('passthrough_bulk_ratio', 'bulk_select', 'pgward', 'direct'),
   ...policyHeadlines('simple', ''),
   {
     key: 'policy_passthrough_ratio_S8',
-    compute: (f) => ratio(f.tps_pgward_policy_S_simple_c8, f.tps_pgward_S_simple_c8),
+    compute: (_, r) => pairedRatio(r, 'S_simple_c8', 'pgward_policy', 'pgward'),
   },
   ...policyHeadlines('extended', '_ext'),
-  {
-    key: 'mask_unmasked_ratio',
-    compute: (f) =>
-      ratio(f.bulk_rows_per_s_pgward_policy_masked, f.bulk_rows_per_s_pgward_policy_unmasked),
-  },
+  MASK_RATIO,
   {
     key: 'mask_rss_growth_mb',
     compute: (f) => num(f.bulk_rss_growth_mb_pgward_policy_masked),

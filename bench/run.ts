@@ -198,6 +198,7 @@ async function main(): Promise<void> {
         try {
           const sample = await measure(cell, t);
           entry.samples.push(sample);
+          entry.rounds.push(round);
           log(`[${++done}/${total}] round ${round + 1} ${cell.id} ${t.name}: ${describe(sample)}`);
         } catch (err) {
           checkInterrupt();
@@ -234,12 +235,14 @@ async function main(): Promise<void> {
   figures.idle_rss_kb_per_conn = roundTo(median(idle.map((s) => s.perConnKb)), 1);
   figures.idle_rss_kb_base = roundTo(median(idle.map((s) => s.baseKb)), 0);
   const headlines: Figures = {};
-  for (const h of HEADLINES) headlines[h.key] = h.compute(figures);
+  for (const h of HEADLINES) headlines[h.key] = h.compute(figures, results);
   const meta: Figures = {
     bench_policy_grants: policy.grants,
     bench_policy_guardrails: policy.enforcedGuardrails,
     bench_quick: quick ? 1 : 0,
     bench_rounds: rounds,
+    // How a headline comparing two targets is formed (see bench/report.ts).
+    bench_pairing: 'median over rounds of same-round ratios and differences',
     bench_seconds: seconds,
     bench_cpus: availableParallelism(),
     bench_idle_conns: idleConns,
