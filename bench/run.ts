@@ -2,7 +2,8 @@
 // with policy, with policy and audit), one run on this machine, plus in-process micro-benchmarks. Measures
 // and prints, never asserts. `tsx bench/run.ts [--quick] [--json] [--micro]` (`--seconds N`, `--rounds N`,
 // `--idle-conns N`; `--micro` runs only the micro-benchmarks; `--cells ids` and `--targets names` narrow
-// a run to some cells and targets). Needs `npm run build` first.
+// a run to some cells and targets, `--cells idle` to the idle-memory measurement). Needs `npm run build`
+// first.
 // First, before any module that compiles WebAssembly is evaluated.
 import './eager-wasm.js';
 import { existsSync } from 'node:fs';
@@ -211,12 +212,13 @@ async function main(): Promise<void> {
     }
   }
 
-  // A focused run (--cells/--targets) measures only what it names.
+  // A focused run (--cells/--targets) measures only what it names; `--cells idle` names the idle memory.
   const focused = argv.cells !== undefined || argv.targets !== undefined;
-  if (!focused)
+  const idleWanted = !focused || (argv.cells !== undefined && cellWanted('idle'));
+  if (idleWanted)
     log(`idle memory: ${idleConns} connections through a fresh pgward, ${rounds} rounds...`);
   const idle = [];
-  for (let round = 0; round < (focused ? 0 : rounds); round++) {
+  for (let round = 0; round < (idleWanted ? rounds : 0); round++) {
     checkInterrupt();
     const sample = await measureIdleRss(ctx, idleConns);
     idle.push(sample);

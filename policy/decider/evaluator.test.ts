@@ -459,6 +459,20 @@ describe('speed', () => {
     expect(decide(input({})).allow).toBe(true);
   });
 
+  it('a long result is not kept: each evaluation validates it afresh', () => {
+    // A denial naming 400 tables: its result text is far longer than what is kept.
+    const reads = Array.from({ length: 400 }, (_, i) => ({
+      schema: 'public',
+      table: `long_table_name_${i}`,
+      columns: ['a'],
+    }));
+    const first = decide(input({ statement: { reads } }));
+    const again = decide(input({ statement: { reads } }));
+    expect(again).toEqual(first);
+    expect(again).not.toBe(first);
+    expect(Object.isFrozen(first)).toBe(false);
+  });
+
   it("past the remembered results, every Decision is still the policy's own", () => {
     // Each table not granted names itself in the reason: 300 distinct results, more than are kept.
     const denied = (i: number) =>

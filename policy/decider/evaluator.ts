@@ -89,6 +89,8 @@ type Instance = { readonly policy: LoadedPolicy; readonly run: EvalTextFn };
  * few results, which are then not parsed and validated again. Past this the memo starts over.
  */
 const VALIDATED_RESULTS = 256;
+/** Longer result texts (large mask plans, long messages) are validated every time, not kept. */
+const VALIDATED_RESULT_MAX_CHARS = 4096;
 
 /** Freezes a parsed JSON value and everything in it (a remembered Decision is shared). */
 function deepFreeze<T>(value: T): T {
@@ -180,6 +182,7 @@ export async function createEvaluator(
     }
     const decision = validateResult(resultSet);
     if ('failure' in decision) return failClosed(decision.failure);
+    if (text.length > VALIDATED_RESULT_MAX_CHARS) return decision.value;
     if (validated.size >= VALIDATED_RESULTS) validated.clear();
     validated.set(text, deepFreeze(decision.value));
     return decision.value;
