@@ -183,19 +183,19 @@ const cost = (r: Results, cellId: string, a: string, b: string): number | null =
 
 type Headline = { key: string; compute: (f: Figures, r: Results) => number | null };
 
+/** A headline that is the paired ratio of the primary figure of two targets in one cell. */
+const ratioOf = (key: string, cellId: string, a: string, b: string): Headline => ({
+  key,
+  compute: (_, r) => pairedRatio(r, cellId, a, b),
+});
+
 /** The pgward+policy headlines on one protocol (`S_<mode>_c…` cells); suffix `_ext` for extended. */
 function policyHeadlines(mode: 'simple' | 'extended', suffix: string): Headline[] {
   const c8 = `S_${mode}_c8`;
   const c1 = `S_${mode}_c1`;
   return [
-    {
-      key: `policy_relay_ratio_S8${suffix}`,
-      compute: (_, r) => pairedRatio(r, c8, 'pgward_policy', 'relay'),
-    },
-    {
-      key: `policy_direct_ratio_S8${suffix}`,
-      compute: (_, r) => pairedRatio(r, c8, 'pgward_policy', 'direct'),
-    },
+    ratioOf(`policy_relay_ratio_S8${suffix}`, c8, 'pgward_policy', 'relay'),
+    ratioOf(`policy_direct_ratio_S8${suffix}`, c8, 'pgward_policy', 'direct'),
     {
       key: `policy_added_us_c1${suffix}`,
       compute: (_, r) => addedUs(r, c1, 'pgward_policy', 'direct'),
@@ -210,12 +210,6 @@ function policyHeadlines(mode: 'simple' | 'extended', suffix: string): Headline[
 /** Figures measured outside the cells (micro-benchmarks, idle memory), headlined as they are. */
 const asIs = (key: string): Headline => ({ key, compute: (f) => num(f[key]) });
 
-/** A bulk cell's paired rows/s ratio. */
-const bulkRatio = (key: string, cell: string, a: string, b: string): Headline => ({
-  key,
-  compute: (_, r) => pairedRatio(r, cell, a, b),
-});
-
 /** The masked read against the same read of the unmasked twin table, on pgward+policy. */
 const MASK_RATIO: Headline = {
   key: 'mask_unmasked_ratio',
@@ -224,28 +218,16 @@ const MASK_RATIO: Headline = {
 };
 
 export const HEADLINES: readonly Headline[] = [
-  {
-    key: 'passthrough_relay_ratio_S8',
-    compute: (_, r) => pairedRatio(r, 'S_simple_c8', 'pgward', 'relay'),
-  },
-  {
-    key: 'passthrough_direct_ratio_S8',
-    compute: (_, r) => pairedRatio(r, 'S_simple_c8', 'pgward', 'direct'),
-  },
-  {
-    key: 'passthrough_pgbouncer_ratio_S8',
-    compute: (_, r) => pairedRatio(r, 'S_simple_c8', 'pgward', 'pgbouncer'),
-  },
+  ratioOf('passthrough_relay_ratio_S8', 'S_simple_c8', 'pgward', 'relay'),
+  ratioOf('passthrough_direct_ratio_S8', 'S_simple_c8', 'pgward', 'direct'),
+  ratioOf('passthrough_pgbouncer_ratio_S8', 'S_simple_c8', 'pgward', 'pgbouncer'),
   {
     key: 'passthrough_added_us_c1',
     compute: (_, r) => addedUs(r, 'S_simple_c1', 'pgward', 'direct'),
   },
-  bulkRatio('passthrough_bulk_ratio', 'bulk_select', 'pgward', 'direct'),
+  ratioOf('passthrough_bulk_ratio', 'bulk_select', 'pgward', 'direct'),
   ...policyHeadlines('simple', ''),
-  {
-    key: 'policy_passthrough_ratio_S8',
-    compute: (_, r) => pairedRatio(r, 'S_simple_c8', 'pgward_policy', 'pgward'),
-  },
+  ratioOf('policy_passthrough_ratio_S8', 'S_simple_c8', 'pgward_policy', 'pgward'),
   ...policyHeadlines('extended', '_ext'),
   MASK_RATIO,
   {

@@ -7,8 +7,8 @@
 
 import { setFlagsFromString } from 'node:v8';
 
-/** The V8 flag applied; exported for the test that checks its effect. */
-export const EAGER_WASM_TIER_UP = '--no-wasm-dynamic-tiering';
+/** The V8 flag applied. */
+const EAGER_WASM_TIER_UP = '--no-wasm-dynamic-tiering';
 
 let applied = false;
 

@@ -133,10 +133,10 @@ export async function runDecideMicro(o: DecideMicroOptions): Promise<Figures> {
       }
     }
   };
-  // Warm-up, then rounds interleaving the scenarios. V8 runs a WASM function on its baseline compiler
-  // until the function has run hot for a while: both modules need thousands of statements to reach the
-  // optimized code a long-running gateway serves with. Each scenario warms until a batch is no longer
-  // clearly faster than the one before (bounded).
+  // Warm-up, then rounds interleaving the scenarios. The bench process, like `pgward serve`, has V8
+  // optimize both WASM modules eagerly, but in the background, and the JavaScript around them is
+  // optimized as it runs hot: each scenario warms until a batch is no longer clearly faster than the
+  // one before (bounded), so the code a long-running gateway serves with is what gets measured.
   const warmBatches: number[] = [];
   for (const s of scenarios) {
     const size = Math.ceil(s.samples / ROUNDS);

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { policyInput } from '../testing/template-bundle.js';
 import { useTemplateBundle } from '../testing/template-fixture.js';
 import { ENTRYPOINT } from './evaluator.js';
-import { singleCallEval } from './wasm-eval.js';
+import { singleCallEvalText } from './wasm-eval.js';
 
 const opaWasm = createRequire(import.meta.url)(
   '@open-policy-agent/opa-wasm',
@@ -24,14 +24,16 @@ async function loaded(maximum = 1024) {
   const policy = await opaWasm.loadPolicy(wasm, { initial: 2, maximum });
   policy.setData(data);
   const entrypoint = (policy.entrypoints as Record<string, number>)[ENTRYPOINT]!;
-  const run = singleCallEval(policy, entrypoint);
-  if (run === null) throw new Error('no single-call path');
+  const text = singleCallEvalText(policy, entrypoint);
+  if (text === null) throw new Error('no single-call path');
+  // The result set the text holds (the evaluator parses it the same way).
+  const run = (input: unknown) => JSON.parse(text(input)) as unknown;
   return { policy, entrypoint, run };
 }
 
 const wide = (n: number) => Array.from({ length: n }, (_, i) => `column_${i}`);
 
-describe('singleCallEval', () => {
+describe('singleCallEvalText', () => {
   it('returns the result set opa-wasm returns, input after input', async () => {
     const { policy, entrypoint, run } = await loaded();
     const inputs = [
@@ -77,9 +79,9 @@ describe('singleCallEval', () => {
   it('is null for an instance without the single-call export', () => {
     const memory = { buffer: new ArrayBuffer(65_536), grow: () => 1 };
     const state = { mem: memory, dataAddr: 8, dataHeapPtr: 64 };
-    expect(singleCallEval({ ...state, wasmInstance: { exports: {} } }, 0)).toBeNull();
+    expect(singleCallEvalText({ ...state, wasmInstance: { exports: {} } }, 0)).toBeNull();
     expect(
-      singleCallEval(
+      singleCallEvalText(
         { ...state, dataHeapPtr: undefined, wasmInstance: { exports: { opa_eval: () => 0 } } },
         0,
       ),

@@ -22,12 +22,10 @@ type OpaEval = (
   format: number,
 ) => number;
 
-/** Evaluates one input; throws on any fault (a trap, memory exhaustion, an unreadable result). */
-export type EvalFn = (input: unknown) => unknown;
-
 /**
- * Like EvalFn, but returns the result set as the JSON text the policy wrote, unparsed; an input
- * given as `json` (its JSON text, already serialized by the caller) is written as it is.
+ * Evaluates one input and returns the result set as the JSON text the policy wrote, unparsed; an
+ * input given as `json` (its JSON text, already serialized by the caller) is written as it is.
+ * Throws on any fault (a trap, memory exhaustion, an unreadable result).
  */
 export type EvalTextFn = (input: unknown, json?: string) => string;
 
@@ -40,12 +38,6 @@ const decoder = new TextDecoder();
  * Same bytes in and out as opa-wasm's ABI 1.2 path, without a new encoder, decoder and copy of
  * the input per call; the input is written just above the data, and opa_eval resets the heap there.
  */
-export function singleCallEval(policy: LoadedPolicyState, entrypoint: number): EvalFn | null {
-  const run = singleCallEvalText(policy, entrypoint);
-  return run === null ? null : (input) => JSON.parse(run(input));
-}
-
-/** singleCallEval returning the result set's JSON text (for callers that recognise repeated results). */
 export function singleCallEvalText(
   policy: LoadedPolicyState,
   entrypoint: number,
