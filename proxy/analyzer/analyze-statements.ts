@@ -16,6 +16,9 @@ export interface CachedStatement {
   readonly body: FactsBody;
   readonly fingerprint: string;
   readonly outputs: readonly OutputLineage[] | null;
+  /** The statement's segment key, and its cacheKey (kept so a hit reuses the same string). */
+  readonly segmentKey: string | null;
+  readonly cacheKey: string | null;
 }
 
 export interface ParsedInput {
@@ -146,16 +149,17 @@ export function analyzeParsed(input: ParsedInput, ctx: AnalyzeContext): ParsedOu
     for (const e of effects) state.apply(e);
     const ok = aligned && seg.key !== null && isReusable(body, effects, w.b.literalDependent);
     const outputs = w.b.outputs;
+    const cacheKey = ok ? `${statementPath.join('\u0000')}\u0003${seg.key}` : null;
     statements.push({
       facts,
       outputs,
       text,
       normalized: normalizeSegment(sql, seg),
       effects,
-      cacheKey: ok ? `${statementPath.join('\u0000')}\u0003${seg.key}` : null,
+      cacheKey,
     });
     allReusable &&= ok;
-    reusable.push({ body, fingerprint, outputs });
+    reusable.push({ body, fingerprint, outputs, segmentKey: seg.key, cacheKey });
   }
   return { statements, reusable: allReusable ? reusable : null };
 }

@@ -1,9 +1,11 @@
 // The literal-free cache: variants that differ only in literals hit; anything whose facts could
 // depend on a literal, or on the search_path, misses; the cache is bounded; options are checked.
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PgwardError } from '../../lib/errors.js';
 import { createAnalyzer, loadAnalyzer } from './analyzer.js';
 import type { AnalyzeContext, StatementFacts } from './facts.js';
+import { withEstimate } from './statement-facts.js';
 
 beforeAll(async () => {
   await loadAnalyzer();
@@ -34,6 +36,25 @@ describe('analyzer cache', () => {
     expect(second.text).toBe("SELECT email FROM customers WHERE id = 2 AND name = 'it''s; y'");
     expect(second.facts.sha256).not.toBe(first.facts.sha256);
     expect(second.normalized).toBe('SELECT email FROM customers WHERE id = $1 AND name = $2');
+  });
+
+  it("a hit's facts read and serialize exactly as a fresh analysis of the same text", () => {
+    const warm = createAnalyzer();
+    warm.analyze('SELECT abalance FROM pgbench_accounts WHERE aid = 1', ctx());
+    const sql = 'SELECT abalance FROM pgbench_accounts WHERE aid = 42';
+    const hit = warm.analyze(sql, ctx()).statements[0]!;
+    expect(warm.stats().hits).toBe(1);
+    const fresh = createAnalyzer().analyze(sql, ctx()).statements[0]!;
+    expect(hit.facts.sha256).toBe(fresh.facts.sha256);
+    expect(hit.facts.sha256).toBe(createHash('sha256').update(sql).digest('hex'));
+    // The policy input is the JSON text: the same bytes, key for key.
+    expect(JSON.stringify(hit.facts)).toBe(JSON.stringify(fresh.facts));
+    expect(Object.isFrozen(hit.facts)).toBe(true);
+    expect(hit.cacheKey).toBe(fresh.cacheKey);
+    // A row estimate keeps every fact, the digest included.
+    const estimated = withEstimate(hit.facts, 12);
+    expect(estimated).toEqual({ ...JSON.parse(JSON.stringify(fresh.facts)), estimated_rows: 12 });
+    expect(Object.isFrozen(estimated)).toBe(true);
   });
 
   it('hits across comments and whitespace, and for multi-statement strings', () => {

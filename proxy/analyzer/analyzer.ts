@@ -7,7 +7,7 @@ import type { AnalyzeContext, AnalyzeResult, Flag } from './facts.js';
 import { treeFingerprint } from './fingerprint.js';
 import { createLru } from './lru.js';
 import { normalizeSegment, type Segment, scanSql } from './sql-scanner.js';
-import { finishFacts, sha256, simpleBody } from './statement-facts.js';
+import { finishFacts, hitFacts, sha256, simpleBody } from './statement-facts.js';
 import {
   type RawLocation,
   segmentsFromParser,
@@ -68,6 +68,18 @@ function constantFingerprint(canonical: string): string {
     constantFingerprints.set(canonical, fp);
   }
   return fp;
+}
+
+/** search_path as a cache key part, per path array (a session keeps its array until the path changes). */
+const pathKeys = new WeakMap<readonly string[], string>();
+
+function pathKeyOf(path: readonly string[]): string {
+  let key = pathKeys.get(path);
+  if (key === undefined) {
+    key = path.join('\u0000');
+    pathKeys.set(path, key);
+  }
+  return key;
 }
 
 function fixed(keyword: string, sql: string): AnalyzeResult {
@@ -150,7 +162,7 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
     // The parser takes milliseconds on absurd nesting; refuse it before parsing.
     if (scan.maxParens > maxDepth) return whole(sql, scan.segments, 'UNKNOWN', 'too_deep');
 
-    const pathKey = ctx.searchPath.join('\u0000');
+    const pathKey = pathKeyOf(ctx.searchPath);
     const key = scan.key === null ? null : `${pathKey}\u0003${scan.key}`;
     const hit = key === null ? undefined : cache.get(key);
     if (hit !== undefined && hit.length === scan.segments.length) {
@@ -159,12 +171,16 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
         const c = hit[i] as CachedStatement;
         const text = sql.slice(seg.start, seg.end);
         return {
-          facts: finishFacts(c.body, sha256(text), c.fingerprint, i, hit.length),
+          facts: hitFacts(c.body, text, c.fingerprint, i, hit.length),
           outputs: c.outputs,
           text,
           normalized: normalizeSegment(sql, seg),
           effects: [],
-          cacheKey: `${pathKey}\u0003${seg.key}`,
+          // The same string as the entry's (its hash is then computed once, for every hit's lookups).
+          cacheKey:
+            c.segmentKey === seg.key && c.cacheKey !== null
+              ? c.cacheKey
+              : `${pathKey}\u0003${seg.key}`,
         };
       });
       return { statements };

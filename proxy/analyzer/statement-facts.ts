@@ -103,6 +103,73 @@ export function finishFacts(
   });
 }
 
+/**
+ * The facts of a cache hit: the cached body with this text's place, and the text's sha256 computed on
+ * first read. A decision served from the judge's cache never reads it (audit and approvals do), and
+ * hashing the text was the largest single cost of a repeated statement. Frozen like finishFacts' result;
+ * JSON (the policy input) is the same text finishFacts' object gives.
+ */
+class HitFacts implements StatementFacts {
+  readonly #text: string;
+  #sha256: string | null = null;
+  readonly fingerprint: string;
+  readonly index: number;
+  readonly count: number;
+  readonly command: string;
+  readonly reads: StatementFacts['reads'];
+  readonly writes: StatementFacts['writes'];
+  readonly functions: StatementFacts['functions'];
+  readonly flags: StatementFacts['flags'];
+  readonly estimated_rows = null;
+  readonly predicate_columns: StatementFacts['predicate_columns'];
+
+  constructor(body: FactsBody, text: string, fingerprint: string, index: number, count: number) {
+    this.#text = text;
+    this.fingerprint = fingerprint;
+    this.index = index;
+    this.count = count;
+    this.command = body.command;
+    this.reads = body.reads;
+    this.writes = body.writes;
+    this.functions = body.functions;
+    this.flags = body.flags;
+    this.predicate_columns = body.predicate_columns;
+    Object.freeze(this);
+  }
+
+  get sha256(): string {
+    this.#sha256 ??= sha256(this.#text);
+    return this.#sha256;
+  }
+
+  /** A plain copy, key for key as finishFacts writes it (so spreads and JSON see every fact). */
+  toJSON(): StatementFacts {
+    return finishFacts(this, this.sha256, this.fingerprint, this.index, this.count);
+  }
+}
+
+/**
+ * The facts of `text` from a cached body (see HitFacts); a body with settings or objects (never cached
+ * today) gets finishFacts' plain object.
+ */
+export function hitFacts(
+  body: FactsBody,
+  text: string,
+  fingerprint: string,
+  index: number,
+  count: number,
+): StatementFacts {
+  if (body.settings !== undefined || body.objects !== undefined)
+    return finishFacts(body, sha256(text), fingerprint, index, count);
+  return new HitFacts(body, text, fingerprint, index, count);
+}
+
+/** The facts with a row estimate (a plain frozen object: every fact an own property). */
+export function withEstimate(facts: StatementFacts, rows: number): StatementFacts {
+  const plain = facts instanceof HitFacts ? facts.toJSON() : facts;
+  return Object.freeze({ ...plain, estimated_rows: rows });
+}
+
 /** Prepare/DeclareCursor effects carry the inner statement's facts under the outer statement's ids. */
 export function finishEffect(e: PendingEffect, outer: StatementFacts): Effect {
   if (e.type !== 'Prepare' && e.type !== 'DeclareCursor') return e;

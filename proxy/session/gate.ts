@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../lib/log.js';
 import type { AnalyzeContext, AnalyzedStatement } from '../analyzer/facts.js';
+import { withEstimate } from '../analyzer/statement-facts.js';
 import type { ApprovalDesk, ApprovalReference, Reviewed } from '../decider/approval-desk.js';
 import { explainTarget } from '../decider/explain-target.js';
 import type { Judge, JudgeContext, Verdict } from '../decider/judge.js';
@@ -661,7 +662,7 @@ export class StatementGate {
           return this.#settle(statements, denied, protocol, request, inject, entry);
         }
         // The estimate is part of the facts now: judged afresh, never from the cache.
-        revised[index] = { ...s, facts: { ...s.facts, estimated_rows: rows }, cacheKey: null };
+        revised[index] = { ...s, facts: withEstimate(s.facts, rows), cacheKey: null };
       }
       const final = this.#policy.judge.judge(revised, this.#context());
       return this.#settle(revised, final, protocol, request, inject, entry);
