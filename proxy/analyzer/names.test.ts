@@ -85,6 +85,52 @@ describe('createLru', () => {
     expect(lru.size).toBe(0);
   });
 
+  it('a hit on the entry set last, after another hit, makes it the newest again', () => {
+    const lru = createLru<number>(3);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    lru.set('c', 3);
+    expect(lru.get('a')).toBe(1);
+    expect(lru.get('c')).toBe(3);
+    // Least recent first: b, a, c. Two more entries evict b, then a.
+    lru.set('d', 4);
+    lru.set('e', 5);
+    expect(lru.get('a')).toBeUndefined();
+    expect(lru.get('c')).toBe(3);
+  });
+
+  it('keeps exact least-recently-used order through repeated hits on the newest entry', () => {
+    // A reference model (an array, most recent last) against the same pseudo-random operations.
+    const capacity = 4;
+    const lru = createLru<number>(capacity);
+    const model: string[] = [];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 48271) % 2147483647;
+      return seed;
+    };
+    for (let step = 0; step < 5000; step++) {
+      const key = `k${next() % 7}`;
+      // Runs of the same key are common in real traffic: repeat the previous key half the time.
+      const repeat = next() % 2 === 0 && model.length > 0 ? model[model.length - 1]! : key;
+      if (next() % 3 === 0) {
+        lru.set(repeat, step);
+        const at = model.indexOf(repeat);
+        if (at >= 0) model.splice(at, 1);
+        model.push(repeat);
+        if (model.length > capacity) model.shift();
+      } else {
+        const hit = lru.get(repeat) !== undefined;
+        expect(hit).toBe(model.includes(repeat));
+        if (hit) {
+          model.splice(model.indexOf(repeat), 1);
+          model.push(repeat);
+        }
+      }
+      expect(lru.size).toBe(model.length);
+    }
+  });
+
   it('capacity 0 stores nothing; negative capacity is refused', () => {
     const lru = createLru<number>(0);
     lru.set('a', 1);

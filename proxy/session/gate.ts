@@ -54,11 +54,11 @@ import {
   markMasked,
   newRequest,
   type Request,
-  rowsOfTag,
   type Slot,
   type StatementDone,
   samePath,
   sqlstateOf,
+  TagReader,
   unestimated,
 } from './requests.js';
 import { SqlState } from './sql-state.js';
@@ -176,6 +176,7 @@ export class StatementGate {
   readonly #extended: ExtendedState;
   readonly #sql: SqlState;
   #discardUntilSync = false;
+  readonly #tags = new TagReader();
   /** The extended-protocol batch that the next Sync ends (not yet sent upstream as a request). */
   #batch: Request = newRequest();
   /** One entry per request sent upstream (Query, Sync, FunctionCall), answered by one ReadyForQuery. */
@@ -343,9 +344,9 @@ export class StatementGate {
     const slot = this.#answering(request);
     if (slot === undefined) return;
     if (type === 0x43) {
-      const nul = src.indexOf(0, start);
-      const tag = src.toString('utf8', start, nul < 0 || nul > end ? end : nul);
-      slot.results.push({ tag, rows: rowsOfTag(tag), sqlstate: null });
+      const tags = this.#tags;
+      tags.read(src, start, end);
+      slot.results.push({ tag: tags.tag, rows: tags.rows, sqlstate: null });
       // The statement succeeded: its effects on session state hold from now on.
       const statement = slot.event?.verdict.allow
         ? slot.event.statements[slot.results.length - 1]

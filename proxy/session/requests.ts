@@ -86,6 +86,35 @@ export function rowsOfTag(tag: string): number | null {
   return Number.isInteger(n) ? n : null;
 }
 
+/**
+ * Reads CommandComplete tags (the body up to its NUL). A session's answers repeat ("SELECT 1", "UPDATE 1"):
+ * when the bytes equal the last ASCII tag's, its string and row count are reused instead of decoded again.
+ */
+export class TagReader {
+  /** The last tag read and its rows (see rowsOfTag). */
+  tag = '';
+  rows: number | null = null;
+  /** Whether `tag` is ASCII: only then is a byte-for-byte match the same text. */
+  #ascii = false;
+
+  read(src: Buffer, start: number, end: number): void {
+    let stop = start;
+    while (stop < end && src[stop] !== 0) stop++;
+    const last = this.tag;
+    if (this.#ascii && stop - start === last.length) {
+      let i = 0;
+      while (i < last.length && src[start + i] === last.charCodeAt(i)) i++;
+      if (i === last.length) return;
+    }
+    const tag = src.toString('utf8', start, stop);
+    this.tag = tag;
+    this.rows = rowsOfTag(tag);
+    let ascii = true;
+    for (let i = 0; i < tag.length && ascii; i++) ascii = tag.charCodeAt(i) < 0x80;
+    this.#ascii = ascii;
+  }
+}
+
 /** The SQLSTATE ('C' field) of an ErrorResponse body. */
 export function sqlstateOf(body: Buffer): string | null {
   let pos = 0;
