@@ -149,6 +149,16 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
     throw new PgwardError('PGW_INTERNAL', 'loadAnalyzer() must complete before createAnalyzer()');
   }
   const cache = createLru<CachedStatement[]>(cacheSize);
+  /**
+   * The cache's newest entry (the last one found or added) by its two key parts: the same statement
+   * shape again, the common case, is found by comparing strings instead of building and hashing a key.
+   * A hit here is exactly a cache hit on the newest entry, which moves nothing in the LRU.
+   */
+  let newest: {
+    readonly pathKey: string;
+    readonly shape: string;
+    readonly entry: CachedStatement[];
+  } | null = null;
   let hits = 0;
   let misses = 0;
 
@@ -163,8 +173,14 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
     if (scan.maxParens > maxDepth) return whole(sql, scan.segments, 'UNKNOWN', 'too_deep');
 
     const pathKey = pathKeyOf(ctx.searchPath);
-    const key = scan.key === null ? null : `${pathKey}\u0003${scan.key}`;
-    const hit = key === null ? undefined : cache.get(key);
+    const shape = scan.key;
+    let hit: CachedStatement[] | undefined;
+    if (shape !== null && newest !== null && newest.shape === shape && newest.pathKey === pathKey)
+      hit = newest.entry;
+    else if (shape !== null) {
+      hit = cache.get(`${pathKey}\u0003${shape}`);
+      if (hit !== undefined) newest = { pathKey, shape, entry: hit };
+    }
     if (hit !== undefined && hit.length === scan.segments.length) {
       hits++;
       const statements = scan.segments.map((seg, i) => {
@@ -196,10 +212,13 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
     }
     if (stmts.length === 0) return empty();
     // The scanner's split is used when it agrees with the parser, so cache hits slice alike.
-    const aligned = key !== null && segmentsMatch(sql, stmts, scan.segments);
+    const aligned = shape !== null && segmentsMatch(sql, stmts, scan.segments);
     const segments = aligned ? scan.segments : segmentsFromParser(sql, stmts);
     const out = analyzeParsed({ sql, stmts, segments, aligned, maxDepth }, ctx);
-    if (key !== null && out.reusable !== null) cache.set(key, out.reusable);
+    if (shape !== null && out.reusable !== null && cacheSize > 0) {
+      cache.set(`${pathKey}\u0003${shape}`, out.reusable);
+      newest = { pathKey, shape, entry: out.reusable };
+    }
     return { statements: out.statements };
   }
 
