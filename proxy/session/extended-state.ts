@@ -178,6 +178,8 @@ export class ExtendedState {
 
 /** Reads a NUL-terminated string at `pos`; returns the string and the position after the NUL, or null. */
 export function cstring(body: Buffer, pos: number): [string, number] | null {
+  // The unnamed statement and portal, which most drivers use for every query: nothing to decode.
+  if (body[pos] === 0) return ['', pos + 1];
   const end = body.indexOf(0, pos);
   if (end < 0) return null;
   return [body.toString('utf8', pos, end), end + 1];
