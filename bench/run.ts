@@ -30,7 +30,7 @@ import {
   renderTable,
   type Sample,
 } from './report.js';
-import { settle } from './settle.js';
+import { cpuTimes, settle, stealShare } from './settle.js';
 import { type BenchContext, type RunningTarget, TARGETS, upstreamEndpoint } from './targets.js';
 
 const DATABASE = 'bench';
@@ -177,6 +177,8 @@ async function main(): Promise<void> {
   const results = new Results();
   // Other work on the machine shows up here; our own load at 32 clients is about 2-4 on its own.
   const loads: number[] = [];
+  // CPU time the hypervisor gave to other guests during each measurement (a shared virtual machine).
+  const steals: number[] = [];
   const on = (cell: Cell) => targets.filter((t) => runsOn(cell, t.name, quick));
   const total = rounds * cells.reduce((n, cell) => n + on(cell).length, 0);
   let done = 0;
@@ -197,10 +199,17 @@ async function main(): Promise<void> {
         }
         loads.push(loadavg()[0] ?? 0);
         try {
+          const before = await cpuTimes();
           const sample = await measure(cell, t);
+          const after = await cpuTimes();
+          const steal = before === null || after === null ? null : stealShare(before, after);
+          if (steal !== null) steals.push(steal);
           entry.samples.push(sample);
           entry.rounds.push(round);
-          log(`[${++done}/${total}] round ${round + 1} ${cell.id} ${t.name}: ${describe(sample)}`);
+          const stolen = steal === null ? '' : `, steal ${Math.round(steal * 100)}%`;
+          log(
+            `[${++done}/${total}] round ${round + 1} ${cell.id} ${t.name}: ${describe(sample)}${stolen}`,
+          );
         } catch (err) {
           checkInterrupt();
           entry.errors.push((err as Error).message);
@@ -251,6 +260,8 @@ async function main(): Promise<void> {
     ...noise(cells, names, results),
     bench_loadavg_1m_median: roundTo(median(loads), 2),
     bench_loadavg_1m_max: roundTo(loads.length > 0 ? Math.max(...loads) : null, 2),
+    bench_steal_pct_median: roundTo(steals.length > 0 ? (median(steals) ?? 0) * 100 : null, 1),
+    bench_steal_pct_max: roundTo(steals.length > 0 ? Math.max(...steals) * 100 : null, 1),
     bench_settle_s: roundTo(settleMs / 1000, 1),
     bench_unsettled_cells: unsettled,
     bench_wall_s: Math.round((performance.now() - t0) / 1000),
@@ -260,6 +271,7 @@ async function main(): Promise<void> {
   print(`pgward benchmark (${quick ? 'quick' : 'full'}): median of ${rounds} interleaved rounds`);
   print('lat ms = mean latency = clients / TPS; spread = (max - min) / median over the rounds;');
   print('x<target> = this row / that target (TPS or rows/s).');
+  print('steal = CPU time given to other guests while a run was measured (see the log).');
   print(renderTable(cells, specs, results, seconds));
   print('');
   for (const [key, value] of Object.entries({ ...headlines, ...meta })) print(`${key} = ${value}`);

@@ -27,9 +27,11 @@ export const SETTLE_DEFAULTS: SettleOptions = {
   maxWaitMs: 15_000,
 };
 
-interface CpuTimes {
+export interface CpuTimes {
   readonly busy: number;
   readonly total: number;
+  /** Time the hypervisor ran something else while this machine had work (the eighth field). */
+  readonly steal: number;
 }
 
 /** The aggregate `cpu` line: idle and iowait count as idle, everything else (steal included) as busy. */
@@ -43,10 +45,16 @@ export function parseCpuLine(stat: string): CpuTimes | null {
   const counted = ticks.slice(0, 8);
   const total = counted.reduce((a, b) => a + b, 0);
   const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle, total, steal: ticks[7] ?? 0 };
 }
 
-async function cpuTimes(): Promise<CpuTimes | null> {
+/** Steal as a share (0..1) of all CPU time between two readings; null when none passed. */
+export function stealShare(before: CpuTimes, after: CpuTimes): number | null {
+  const total = after.total - before.total;
+  return total > 0 ? (after.steal - before.steal) / total : null;
+}
+
+export async function cpuTimes(): Promise<CpuTimes | null> {
   try {
     return parseCpuLine(await readFile('/proc/stat', 'utf8'));
   } catch {
