@@ -185,6 +185,9 @@ export function cstring(body: Buffer, pos: number): [string, number] | null {
   return [body.toString('utf8', pos, end), end + 1];
 }
 
+/** The parameter type section that declares none (never written to). */
+const NO_PARAM_TYPES = Buffer.from([0, 0]);
+
 export function decodeParse(
   body: Buffer,
 ): { name: string; text: string; paramTypes: Buffer } | null {
@@ -194,7 +197,9 @@ export function decodeParse(
   if (text === null || body.length < text[1] + 2) return null;
   const count = body.readInt16BE(text[1]);
   if (count < 0 || body.length !== text[1] + 2 + 4 * count) return null;
-  // A copy: the body is only valid during the call.
+  // No declared types (the common case) share one buffer; otherwise a copy, as the body is only valid
+  // during the call.
+  if (count === 0) return { name: name[0], text: text[0], paramTypes: NO_PARAM_TYPES };
   const paramTypes = Buffer.allocUnsafe(body.length - text[1]);
   body.copy(paramTypes, 0, text[1]);
   return { name: name[0], text: text[0], paramTypes };
