@@ -240,6 +240,8 @@ export const HEADLINES: readonly Headline[] = [
   asIs('decide_p99_us_cached'),
   asIs('decide_p50_us_uncached_2kb'),
   asIs('decide_p50_us_cached_2kb'),
+  asIs('gate_us_per_tx_simple'),
+  asIs('gate_us_per_tx_extended'),
   asIs('audit_records_per_s'),
   asIs('idle_rss_kb_per_conn'),
 ];

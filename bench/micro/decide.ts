@@ -186,7 +186,7 @@ const round1 = (v: number) => Number(v.toFixed(1));
 const round3 = (v: number) => Number(v.toFixed(3));
 
 /** Cache sizes and WASM memory bound as the gateway runs them: the config schema's defaults. */
-async function policyDefaults(root: string) {
+export async function policyDefaults(root: string) {
   type Prop = { default?: unknown };
   const schema = JSON.parse(
     await readFile(join(root, 'schemas', 'config.schema.json'), 'utf8'),
@@ -201,5 +201,6 @@ async function policyDefaults(root: string) {
     analyzer_cache_size: get('analyzer_cache_size'),
     decision_cache_size: get('decision_cache_size'),
     max_memory_pages: get('max_memory_pages'),
+    max_named_objects: get('max_named_objects'),
   };
 }
