@@ -39,7 +39,7 @@ const HEADLINE_PGBENCH: ReadonlyMap<string, readonly string[]> = new Map([
     ['direct', 'pgbouncer', 'relay', 'pgward', 'pgward_policy', 'pgward_policy_audit'],
   ],
   ['S_extended_c1', ['direct', 'pgward_policy']],
-  ['S_extended_c8', ['direct', 'relay', 'pgward_policy', 'pgward_policy_audit']],
+  ['S_extended_c8', ['direct', 'relay', 'pgward', 'pgward_policy', 'pgward_policy_audit']],
 ]);
 
 function pgbenchCells(): Cell[] {

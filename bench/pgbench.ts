@@ -18,6 +18,10 @@ export interface PgbenchSample {
   /** Mean latency by Little's law, clients / TPS: finer than the report's 3 decimals, same definition. */
   readonly latencyMs: number;
   readonly failed: number;
+  /** Transactions processed (the report's count). */
+  readonly transactions: number;
+  /** CPU time (user + system) of the target's processes per transaction, when they were measured. */
+  readonly cpuUsPerTx?: number;
 }
 
 /** Children still running, so an interrupted benchmark can end them by pid. */
@@ -87,6 +91,9 @@ export function runPgbench(ep: Endpoint, r: PgbenchRun): Promise<PgbenchSample> 
 export function parseReport(stdout: string, clients: number): PgbenchSample | null {
   const tps = Number(/^tps = ([\d.]+) \(without initial connection time\)/m.exec(stdout)?.[1]);
   const failed = /^number of failed transactions: (\d+)/m.exec(stdout)?.[1] ?? '0';
-  if (!(tps > 0)) return null;
-  return { tps, latencyMs: (clients * 1000) / tps, failed: Number(failed) };
+  const transactions = Number(
+    /^number of transactions actually processed: (\d+)/m.exec(stdout)?.[1],
+  );
+  if (!(tps > 0) || !(transactions > 0)) return null;
+  return { tps, latencyMs: (clients * 1000) / tps, failed: Number(failed), transactions };
 }

@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import type { PgbenchSample } from './pgbench.js';
 import { HEADLINES, paired, primary, Results } from './report.js';
 
-const sample = (tps: number, latencyMs: number): PgbenchSample => ({ tps, latencyMs, failed: 0 });
+const sample = (tps: number, latencyMs: number, cpuUsPerTx?: number): PgbenchSample => ({
+  tps,
+  latencyMs,
+  failed: 0,
+  transactions: tps * 3,
+  ...(cpuUsPerTx === undefined ? {} : { cpuUsPerTx }),
+});
 
 function record(r: Results, cell: string, target: string, byRound: Record<number, number>): void {
   const entry = r.at(cell, target);
@@ -57,5 +63,37 @@ describe('comparing headlines', () => {
     expect(value('policy_relay_ratio_S8')).toBe(0.9);
     expect(value('policy_added_us_c1')).toBe(100);
     expect(value('policy_relay_ratio_S8_ext')).toBeNull();
+  });
+});
+
+describe('CPU per transaction', () => {
+  it('policy_cpu_added_us_S8 is the median same-round difference, and null without CPU figures', () => {
+    const r = new Results();
+    const add = (target: string, byRound: [number, number][]) => {
+      const entry = r.at('S_simple_c8', target);
+      byRound.forEach(([tps, cpu], round) => {
+        entry.samples.push(sample(tps, 8000 / tps, cpu));
+        entry.rounds.push(round);
+      });
+    };
+    // The machine slows in round 1 (TPS falls) but each process's CPU per transaction barely moves.
+    add('pgward', [
+      [12_000, 60],
+      [6_000, 64],
+      [12_000, 61],
+    ]);
+    add('pgward_policy', [
+      [11_000, 66],
+      [5_000, 71],
+      [11_000, 66],
+    ]);
+    const value = (key: string) => HEADLINES.find((h) => h.key === key)!.compute({}, r);
+    // Per round: 6, 7, 5 -> 6.
+    expect(value('policy_cpu_added_us_S8')).toBe(6);
+    expect(value('policy_cpu_added_us_S8_ext')).toBeNull();
+    const bare = new Results();
+    record(bare, 'S_simple_c8', 'pgward', { 0: 12_000 });
+    record(bare, 'S_simple_c8', 'pgward_policy', { 0: 11_000 });
+    expect(HEADLINES.find((h) => h.key === 'policy_cpu_added_us_S8')!.compute({}, bare)).toBeNull();
   });
 });

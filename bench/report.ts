@@ -116,6 +116,10 @@ export function flatten(cells: readonly Cell[], targets: readonly string[], r: R
             pick((s) => ('tps' in s ? s.latencyMs : undefined)),
             4,
           );
+          {
+            const cpu = round(pick(cpuPerTx), 1);
+            if (cpu !== null) f[`cpu_us_per_tx_${t}_${cell.id}`] = cpu;
+          }
           break;
         case 'bulk': {
           f[`bulk_rows_per_s_${t}_${cell.bulk}`] = round(
@@ -158,6 +162,16 @@ const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
 const latency = (s: Sample): number | undefined => ('tps' in s ? s.latencyMs : undefined);
 
+/** The target's own CPU time per transaction (µs), where it was measured. */
+const cpuPerTx = (s: Sample): number | undefined => ('tps' in s ? s.cpuUsPerTx : undefined);
+
+/** Paired (a − b) of the targets' CPU time per transaction, µs. */
+const cpuAddedUs = (r: Results, cellId: string, a: string, b: string): number | null =>
+  round(
+    paired(r, [cellId, a], [cellId, b], cpuPerTx, (x, y) => x - y),
+    1,
+  );
+
 /** Paired a / b of the cell's primary figure (TPS, rows/s). */
 const pairedRatio = (r: Results, cellId: string, a: string, b: string): number | null =>
   runRatio(r, [cellId, a], [cellId, b]);
@@ -199,6 +213,12 @@ function policyHeadlines(mode: 'simple' | 'extended', suffix: string): Headline[
     {
       key: `policy_added_us_c1${suffix}`,
       compute: (_, r) => addedUs(r, c1, 'pgward_policy', 'direct'),
+    },
+    {
+      // The gateway's own CPU per transaction that policy adds to pass-through: steadier than TPS where
+      // the machine's speed swings, as it does not depend on what else got the CPU meanwhile.
+      key: `policy_cpu_added_us_S8${suffix}`,
+      compute: (_, r) => cpuAddedUs(r, c8, 'pgward_policy', 'pgward'),
     },
     {
       key: `audit_tps_cost${suffix}`,

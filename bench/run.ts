@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { startPostgres } from '../test/harness/postgres.js';
 import { type BulkSample, runBulk } from './bulk.js';
 import { assertNever, CELLS, type Cell, runsOn } from './cells.js';
+import { processTreeTicks, TICKS_PER_SECOND } from './cpu.js';
 import { measureIdleRss } from './idle.js';
 import { createPeopleTables, PEOPLE_ROWS, peakRssDuring } from './mask.js';
 import { runMicro } from './micro/run-micro.js';
@@ -281,7 +282,7 @@ async function main(): Promise<void> {
 function measure(cell: Cell, t: RunningTarget): Promise<Sample> {
   switch (cell.kind) {
     case 'pgbench':
-      return runPgbench(t.endpoint, { ...cell, seconds });
+      return measurePgbench(cell, t);
     case 'bulk':
       return measureBulk(cell, t).then((s) => {
         const people = cell.bulk === 'masked' || cell.bulk === 'unmasked';
@@ -294,6 +295,19 @@ function measure(cell: Cell, t: RunningTarget): Promise<Sample> {
   }
 }
 
+/**
+ * A pgbench run; where the target is a process of its own, with that process tree's CPU time per
+ * transaction (the clients' logins included, as they happen inside the run).
+ */
+async function measurePgbench(cell: Cell & { kind: 'pgbench' }, t: RunningTarget) {
+  const before = t.pid === null ? null : await processTreeTicks(t.pid);
+  const sample = await runPgbench(t.endpoint, { ...cell, seconds });
+  const after = t.pid === null ? null : await processTreeTicks(t.pid);
+  if (before === null || after === null) return sample;
+  const cpuUsPerTx = ((after - before) * 1e6) / TICKS_PER_SECOND / sample.transactions;
+  return { ...sample, cpuUsPerTx };
+}
+
 /** A bulk read; where the cell asks for it and the target is a process, with its peak RSS growth. */
 async function measureBulk(cell: Cell & { kind: 'bulk' }, t: RunningTarget): Promise<BulkSample> {
   if (!cell.rss || t.pid === null) return runBulk(t.endpoint, cell.bulk);
@@ -304,7 +318,8 @@ async function measureBulk(cell: Cell & { kind: 'bulk' }, t: RunningTarget): Pro
 function describe(s: Sample): string {
   if ('tps' in s) {
     const failed = s.failed > 0 ? ` (${s.failed} failed tx)` : '';
-    return `${s.tps.toFixed(1)} tps, ${s.latencyMs.toFixed(3)} ms${failed}`;
+    const cpu = s.cpuUsPerTx === undefined ? '' : `, ${s.cpuUsPerTx.toFixed(1)} us CPU/tx`;
+    return `${s.tps.toFixed(1)} tps, ${s.latencyMs.toFixed(3)} ms${cpu}${failed}`;
   }
   const peak = s.rssGrowthKb === undefined ? '' : `, peak +${(s.rssGrowthKb / 1024).toFixed(1)} MB`;
   return `${Math.round(s.rowsPerSec)} rows/s, ${s.mbPerSec.toFixed(1)} MB/s, ${s.seconds.toFixed(2)} s${peak}`;
