@@ -12,10 +12,14 @@ import { createPolicySource, loadEvaluator } from '../../proxy/decider/policy-ru
 import { BENCH_USER } from '../policy.js';
 import type { Figures } from '../report.js';
 
-export interface DecideMicroOptions {
+/** Where a policy micro-benchmark finds the repository, the bench bundle and the bench database. */
+export interface BundleMicroOptions {
   readonly root: string;
   readonly bundleDir: string;
   readonly database: string;
+}
+
+export interface DecideMicroOptions extends BundleMicroOptions {
   /** Timed statements per scenario for the short SELECT; the 2 KB query runs a fifth as many. */
   readonly samples: number;
 }
@@ -67,11 +71,16 @@ interface Scenario {
   readonly samples: number;
 }
 
-export async function runDecideMicro(o: DecideMicroOptions): Promise<Figures> {
+/** The parser loaded, and the bench bundle served as the gateway serves it (config defaults). */
+export async function loadBenchPolicy(o: BundleMicroOptions) {
   const defaults = await policyDefaults(o.root);
   await loadAnalyzer();
   const { evaluator } = await loadEvaluator(o.bundleDir, defaults.max_memory_pages, silentLogger);
-  const source = createPolicySource(evaluator);
+  return { defaults, source: createPolicySource(evaluator) };
+}
+
+export async function runDecideMicro(o: DecideMicroOptions): Promise<Figures> {
+  const { defaults, source } = await loadBenchPolicy(o);
   const gates = {
     uncached: {
       analyzer: createAnalyzer({ cacheSize: 0 }),
@@ -186,7 +195,7 @@ const round1 = (v: number) => Number(v.toFixed(1));
 const round3 = (v: number) => Number(v.toFixed(3));
 
 /** Cache sizes and WASM memory bound as the gateway runs them: the config schema's defaults. */
-export async function policyDefaults(root: string) {
+async function policyDefaults(root: string) {
   type Prop = { default?: unknown };
   const schema = JSON.parse(
     await readFile(join(root, 'schemas', 'config.schema.json'), 'utf8'),

@@ -5,18 +5,14 @@
 // No sockets: what policy mode adds to a relay's CPU per transaction, apart from the network's share.
 // Every transaction carries a new account id. µs per transaction: the median of the rounds.
 import { silentLogger } from '../../lib/log.js';
-import { createAnalyzer, loadAnalyzer } from '../../proxy/analyzer/analyzer.js';
+import { createAnalyzer } from '../../proxy/analyzer/analyzer.js';
 import { createJudge, type JudgeContext } from '../../proxy/decider/judge.js';
-import { createPolicySource, loadEvaluator } from '../../proxy/decider/policy-runtime.js';
 import { StatementGate } from '../../proxy/session/gate.js';
 import { BENCH_USER } from '../policy.js';
 import type { Figures } from '../report.js';
-import { policyDefaults } from './decide.js';
+import { type BundleMicroOptions, loadBenchPolicy } from './decide.js';
 
-export interface GateMicroOptions {
-  readonly root: string;
-  readonly bundleDir: string;
-  readonly database: string;
+export interface GateMicroOptions extends BundleMicroOptions {
   /** Timed transactions per protocol and round. */
   readonly transactions: number;
 }
@@ -52,10 +48,7 @@ function bind(value: string): Buffer {
 }
 
 export async function runGateMicro(o: GateMicroOptions): Promise<Figures> {
-  const defaults = await policyDefaults(o.root);
-  await loadAnalyzer();
-  const { evaluator } = await loadEvaluator(o.bundleDir, defaults.max_memory_pages, silentLogger);
-  const source = createPolicySource(evaluator);
+  const { defaults, source } = await loadBenchPolicy(o);
   const policy = {
     analyzer: createAnalyzer({ cacheSize: defaults.analyzer_cache_size }),
     judge: createJudge({ source, now: Date.now, cacheSize: defaults.decision_cache_size }),
