@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../lib/log.js';
 import { createAnalyzer, loadAnalyzer } from '../../proxy/analyzer/analyzer.js';
 import type { AnalyzeContext } from '../../proxy/analyzer/facts.js';
+import type { Identity } from '../../proxy/auth/authenticator.js';
 import { createJudge, type JudgeContext } from '../../proxy/decider/judge.js';
 import { createPolicySource, loadEvaluator } from '../../proxy/decider/policy-runtime.js';
 import { BENCH_USER } from '../policy.js';
@@ -71,6 +72,15 @@ interface Scenario {
   readonly samples: number;
 }
 
+/** The bench client as the gateway identifies it (a static user, `auth.users`). */
+export const BENCH_IDENTITY: Identity = {
+  sub: BENCH_USER.name,
+  groups: BENCH_USER.groups,
+  issuer: 'pgward:static',
+  via: 'password',
+  expiresAt: null,
+};
+
 /** The parser loaded, and the bench bundle served as the gateway serves it (config defaults). */
 export async function loadBenchPolicy(o: BundleMicroOptions) {
   const defaults = await policyDefaults(o.root);
@@ -97,13 +107,7 @@ export async function runDecideMicro(o: DecideMicroOptions): Promise<Figures> {
     cursors: () => undefined,
   };
   const jctx: JudgeContext = {
-    identity: {
-      sub: BENCH_USER.name,
-      groups: BENCH_USER.groups,
-      issuer: 'pgward:static',
-      via: 'password',
-      expiresAt: null,
-    },
+    identity: BENCH_IDENTITY,
     sessionId: 's_bench_micro',
     database: o.database,
     applicationName: 'pgbench',

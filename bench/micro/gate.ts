@@ -8,9 +8,8 @@ import { silentLogger } from '../../lib/log.js';
 import { createAnalyzer } from '../../proxy/analyzer/analyzer.js';
 import { createJudge, type JudgeContext } from '../../proxy/decider/judge.js';
 import { StatementGate } from '../../proxy/session/gate.js';
-import { BENCH_USER } from '../policy.js';
 import type { Figures } from '../report.js';
-import { type BundleMicroOptions, loadBenchPolicy } from './decide.js';
+import { BENCH_IDENTITY, type BundleMicroOptions, loadBenchPolicy } from './decide.js';
 
 export interface GateMicroOptions extends BundleMicroOptions {
   /** Timed transactions per protocol and round. */
@@ -57,13 +56,6 @@ export async function runGateMicro(o: GateMicroOptions): Promise<Figures> {
     },
     maxNamed: defaults.max_named_objects,
   };
-  const identity = {
-    sub: BENCH_USER.name,
-    groups: BENCH_USER.groups,
-    issuer: 'pgward:static',
-    via: 'password' as const,
-    expiresAt: null,
-  };
   let context: JudgeContext | null = null;
   let statements = 0;
   let done = 0;
@@ -76,7 +68,7 @@ export async function runGateMicro(o: GateMicroOptions): Promise<Figures> {
       const searchPath = gate.searchPath;
       if (context?.searchPath !== searchPath) {
         context = {
-          identity,
+          identity: BENCH_IDENTITY,
           sessionId: 's_bench_gate',
           database: o.database,
           applicationName: 'pgbench',
