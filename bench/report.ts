@@ -262,6 +262,8 @@ export const HEADLINES: readonly Headline[] = [
   asIs('decide_p50_us_cached_2kb'),
   asIs('gate_us_per_tx_simple'),
   asIs('gate_us_per_tx_extended'),
+  asIs('gate_heap_bytes_per_tx_simple'),
+  asIs('gate_heap_bytes_per_tx_extended'),
   asIs('audit_records_per_s'),
   asIs('idle_rss_kb_per_conn'),
 ];

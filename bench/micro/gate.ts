@@ -3,7 +3,10 @@
 // the answers it reads (ParseComplete, BindComplete, RowDescription, CommandComplete, ReadyForQuery),
 // through the real analyzer and judge over the bench bundle with the caches at their config defaults.
 // No sockets: what policy mode adds to a relay's CPU per transaction, apart from the network's share.
-// Every transaction carries a new account id. µs per transaction: the median of the rounds.
+// Every transaction carries a new account id. µs per transaction: the median of the rounds. Bytes of
+// JavaScript heap allocated per transaction: V8's sampling heap profiler over a further run, counting
+// objects the garbage collector has already freed (every allocation, not what stays alive).
+import { Session } from 'node:inspector';
 import { silentLogger } from '../../lib/log.js';
 import { createAnalyzer } from '../../proxy/analyzer/analyzer.js';
 import { createJudge, type JudgeContext } from '../../proxy/decider/judge.js';
@@ -21,6 +24,47 @@ const WARMUP_TRANSACTIONS = 50_000;
 /** Distinct account ids cycled through (their messages are built before timing). */
 const VARIANTS = 4096;
 const SQL = 'SELECT abalance FROM pgbench_accounts WHERE aid = ';
+/** Transactions of the allocation run, and the heap profiler's mean sampling interval in bytes. */
+const HEAP_TRANSACTIONS = 20_000;
+const HEAP_SAMPLING_BYTES = 64;
+
+interface SamplingNode {
+  readonly selfSize: number;
+  readonly children: readonly SamplingNode[];
+}
+
+/** Bytes of heap `run` allocates, freed or not, as V8's sampling heap profiler estimates them. */
+export async function heapBytesAllocated(run: () => void): Promise<number> {
+  const session = new Session();
+  session.connect();
+  const post = <T>(method: string, params: object = {}) =>
+    new Promise<T>((resolve, reject) =>
+      session.post(method, params, (err, result) =>
+        err === null ? resolve(result as T) : reject(err),
+      ),
+    );
+  try {
+    await post('HeapProfiler.enable');
+    await post('HeapProfiler.startSampling', {
+      samplingInterval: HEAP_SAMPLING_BYTES,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    run();
+    const { profile } = await post<{ profile: { head: SamplingNode } }>(
+      'HeapProfiler.stopSampling',
+    );
+    let bytes = 0;
+    const pending = [profile.head];
+    for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+      bytes += node.selfSize;
+      pending.push(...node.children);
+    }
+    return bytes;
+  } finally {
+    session.disconnect();
+  }
+}
 
 const cstr = (s: string) => Buffer.from(`${s}\0`);
 
@@ -138,6 +182,8 @@ export async function runGateMicro(o: GateMicroOptions): Promise<Figures> {
         `gate micro: ${done - before} transactions completed, not ${ROUNDS * o.transactions}`,
       );
     f[`gate_us_per_tx_${name}`] = Number(rounds[Math.floor(ROUNDS / 2)]!.toFixed(2));
+    const bytes = await heapBytesAllocated(() => time(tx, HEAP_TRANSACTIONS));
+    f[`gate_heap_bytes_per_tx_${name}`] = Math.round(bytes / HEAP_TRANSACTIONS);
   }
   f.gate_transactions = o.transactions * ROUNDS;
   if (statements < 2 * ROUNDS * o.transactions)

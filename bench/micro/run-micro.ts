@@ -43,7 +43,7 @@ export async function runMicro(o: MicroOptions): Promise<Figures> {
     transactions: GATE_TRANSACTIONS[size],
   });
   o.log(
-    `micro: gate ${gate.gate_us_per_tx_simple} us simple, ${gate.gate_us_per_tx_extended} us extended per transaction`,
+    `micro: gate ${gate.gate_us_per_tx_simple} us simple, ${gate.gate_us_per_tx_extended} us extended per transaction; heap ${gate.gate_heap_bytes_per_tx_simple} / ${gate.gate_heap_bytes_per_tx_extended} bytes allocated`,
   );
   o.log(`micro: audit writer into chDB, ${AUDIT_RECORDS[size]} records...`);
   const audit = await runAuditMicro({ dir: o.tmpDir, records: AUDIT_RECORDS[size] });
