@@ -3,7 +3,7 @@
 import { loadModule, parseSync } from 'libpg-query';
 import { PgwardError } from '../../lib/errors.js';
 import { analyzeParsed, type CachedStatement } from './analyze-statements.js';
-import type { AnalyzeContext, AnalyzeResult, Flag } from './facts.js';
+import type { AnalyzeContext, AnalyzedStatement, AnalyzeResult, Flag } from './facts.js';
 import { treeFingerprint } from './fingerprint.js';
 import { createLru } from './lru.js';
 import { normalizeSegment, type Segment, scanSql } from './sql-scanner.js';
@@ -130,6 +130,28 @@ function whole(
   return { statements: [{ facts, outputs: null, text, normalized, effects: [], cacheKey: null }] };
 }
 
+/** Statement `i` of a text whose shape the cache holds (`hit`, one entry per segment). */
+function hitStatement(
+  sql: string,
+  seg: Segment,
+  hit: readonly CachedStatement[],
+  i: number,
+  pathKey: string,
+): AnalyzedStatement {
+  const c = hit[i]!;
+  const text = sql.slice(seg.start, seg.end);
+  return {
+    facts: hitFacts(c.body, text, c.fingerprint, i, hit.length),
+    outputs: c.outputs,
+    text,
+    normalized: normalizeSegment(sql, seg),
+    effects: [],
+    // The same string as the entry's (its hash is then computed once, for every hit's lookups).
+    cacheKey:
+      c.segmentKey === seg.key && c.cacheKey !== null ? c.cacheKey : `${pathKey}\u0003${seg.key}`,
+  };
+}
+
 export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
   const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
@@ -183,22 +205,12 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
     }
     if (hit !== undefined && hit.length === scan.segments.length) {
       hits++;
-      const statements = scan.segments.map((seg, i) => {
-        const c = hit[i] as CachedStatement;
-        const text = sql.slice(seg.start, seg.end);
-        return {
-          facts: hitFacts(c.body, text, c.fingerprint, i, hit.length),
-          outputs: c.outputs,
-          text,
-          normalized: normalizeSegment(sql, seg),
-          effects: [],
-          // The same string as the entry's (its hash is then computed once, for every hit's lookups).
-          cacheKey:
-            c.segmentKey === seg.key && c.cacheKey !== null
-              ? c.cacheKey
-              : `${pathKey}\u0003${seg.key}`,
-        };
-      });
+      const { segments } = scan;
+      // One statement (nearly always) gets a list sized for it; a loop, not map: no closure per call.
+      const first = hitStatement(sql, segments[0]!, hit, 0, pathKey);
+      const statements = [first];
+      for (let i = 1; i < segments.length; i++)
+        statements.push(hitStatement(sql, segments[i]!, hit, i, pathKey));
       return { statements };
     }
     misses++;

@@ -130,22 +130,55 @@ function endOfGap(sql: string, i: number): number {
   return j;
 }
 
-/** The key and segments built while one text is scanned. */
+/** The literals of a segment that has none (shared and frozen; a segment's first literal replaces it). */
+const NO_LITERALS = Object.freeze([]) as unknown as number[];
+
+/** The segments of a text with none (shared and frozen; the first segment replaces it). */
+const NO_SEGMENTS = Object.freeze([]) as unknown as OpenSegment[];
+
+/** A segment while its text is scanned: where its first and last token sit in the key. */
+interface OpenSegment extends Segment {
+  keyStart: number;
+  keyEnd: number;
+}
+
+/**
+ * The key and segments built while one text is scanned. One instance serves every scan (a scan runs to
+ * its end without yielding): reset() starts the next.
+ */
 class KeyBuilder {
-  readonly segments: Segment[] = [];
-  /** Where each segment's first and last token sit in the key: [start, end) pairs. */
-  readonly keySpans: number[] = [];
+  sql = '';
+  segments: OpenSegment[] = NO_SEGMENTS;
   key = '';
   /** sql[flushed, current position) is still pending, to be copied verbatim into the key. */
   flushed = 0;
   segStart = -1;
   segEnd = 0;
-  literals: number[] = [];
+  literals: number[] = NO_LITERALS;
   maxParam = 0;
   keyStart = 0;
   keyEnd = 0;
 
-  constructor(private readonly sql: string) {}
+  reset(sql: string): void {
+    this.sql = sql;
+    this.segments = NO_SEGMENTS;
+    this.key = '';
+    this.flushed = 0;
+    this.segStart = -1;
+    this.segEnd = 0;
+    this.literals = NO_LITERALS;
+    this.maxParam = 0;
+    this.keyStart = 0;
+    this.keyEnd = 0;
+  }
+
+  /** Lets go of the last text and what was built from it. */
+  release(): void {
+    this.sql = '';
+    this.segments = NO_SEGMENTS;
+    this.key = '';
+    this.literals = NO_LITERALS;
+  }
 
   /** Position in the key of text index `idx`, while sql[flushed, idx) is still pending verbatim. */
   keyPos(idx: number): number {
@@ -154,17 +187,21 @@ class KeyBuilder {
 
   closeSegment(): void {
     if (this.segStart >= 0) {
-      this.segments.push({
+      const segment: OpenSegment = {
         start: this.segStart,
         end: this.segEnd,
         literals: this.literals,
         maxParam: this.maxParam,
         key: null,
-      });
-      this.keySpans.push(this.keyStart, this.keyEnd);
+        keyStart: this.keyStart,
+        keyEnd: this.keyEnd,
+      };
+      // The first segment gets a list sized for it (most texts hold one statement).
+      if (this.segments.length === 0) this.segments = [segment];
+      else this.segments.push(segment);
     }
     this.segStart = -1;
-    this.literals = [];
+    this.literals = NO_LITERALS;
     this.maxParam = 0;
   }
 
@@ -184,7 +221,9 @@ class KeyBuilder {
     }
     this.key += this.sql.slice(this.flushed, start) + mark;
     this.flushed = end;
-    this.literals.push(start, end);
+    // A segment's first literal gets an array of its own (sized for it, not grown from empty).
+    if (this.literals === NO_LITERALS) this.literals = [start, end];
+    else this.literals.push(start, end);
     this.segEnd = end;
     this.keyEnd = this.key.length;
   }
@@ -195,14 +234,16 @@ class KeyBuilder {
   }
 }
 
+const BUILDER = new KeyBuilder();
+
 /**
  * Scans the whole string once. Never throws; malformed input yields `key: null` and segments
  * that run to the end of the text.
  */
 export function scanSql(sql: string): ScanResult {
   const n = sql.length;
-  // A class, not closures over locals: nothing but this object is created per scan.
-  const kb = new KeyBuilder(sql);
+  const kb = BUILDER;
+  kb.reset(sql);
   let cacheable = true;
   let depth = 0;
   let maxParens = 0;
@@ -309,14 +350,19 @@ export function scanSql(sql: string): ScanResult {
     }
   }
   kb.closeSegment();
-  const { segments, keySpans } = kb;
+  const { segments } = kb;
+  const built = kb.key;
+  const flushed = kb.flushed;
+  kb.release();
   if (!cacheable) return { key: null, segments, maxParens };
-  const key = kb.key + sql.slice(kb.flushed);
-  for (let k = 0; k < segments.length; k++) {
-    const seg = segments[k] as Segment;
-    seg.key = key.slice(keySpans[2 * k], keySpans[2 * k + 1]);
+  const key = built + sql.slice(flushed);
+  const trimmed = trimSpaces(key);
+  for (const seg of segments) {
+    // One statement spanning the whole key (the common case) shares the key's string.
+    seg.key =
+      seg.keyEnd - seg.keyStart === trimmed.length ? trimmed : key.slice(seg.keyStart, seg.keyEnd);
   }
-  return { key: trimSpaces(key), segments, maxParens };
+  return { key: trimmed, segments, maxParens };
 }
 
 /** Strips ASCII spaces only: other characters, such as U+00A0, are identifier characters. */

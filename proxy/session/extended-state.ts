@@ -176,53 +176,78 @@ export class ExtendedState {
   }
 }
 
-/** Reads a NUL-terminated string at `pos`; returns the string and the position after the NUL, or null. */
-export function cstring(body: Buffer, pos: number): [string, number] | null {
-  // The unnamed statement and portal, which most drivers use for every query: nothing to decode.
-  if (body[pos] === 0) return ['', pos + 1];
-  const end = body.indexOf(0, pos);
-  if (end < 0) return null;
-  return [body.toString('utf8', pos, end), end + 1];
+/** Where the C string at `pos` ends (the index of its NUL), or -1 when the body holds no NUL after it. */
+export function cstringEnd(body: Buffer, pos: number): number {
+  // The unnamed statement and portal, which most drivers use for every query: nothing to search.
+  if (body[pos] === 0) return pos;
+  return pos >= body.length ? -1 : body.indexOf(0, pos);
+}
+
+/** The C string `body[pos, end)` (end from cstringEnd). */
+function cstringAt(body: Buffer, pos: number, end: number): string {
+  return end === pos ? '' : body.toString('utf8', pos, end);
 }
 
 /** The parameter type section that declares none (never written to). */
 const NO_PARAM_TYPES = Buffer.from([0, 0]);
 
-export function decodeParse(
-  body: Buffer,
-): { name: string; text: string; paramTypes: Buffer } | null {
-  const name = cstring(body, 0);
-  if (name === null) return null;
-  const text = cstring(body, name[1]);
-  if (text === null || body.length < text[1] + 2) return null;
-  const count = body.readInt16BE(text[1]);
-  if (count < 0 || body.length !== text[1] + 2 + 4 * count) return null;
-  // No declared types (the common case) share one buffer; otherwise a copy, as the body is only valid
-  // during the call.
-  if (count === 0) return { name: name[0], text: text[0], paramTypes: NO_PARAM_TYPES };
-  const paramTypes = Buffer.allocUnsafe(body.length - text[1]);
-  body.copy(paramTypes, 0, text[1]);
-  return { name: name[0], text: text[0], paramTypes };
+/**
+ * Decodes Parse bodies. A driver parses the same text over and over (the unnamed statement of each
+ * query): when the text's bytes equal the last one's, its string is reused instead of decoded again.
+ */
+export class ParseReader {
+  #bytes: Buffer = Buffer.alloc(0);
+  #text = '';
+
+  read(body: Buffer): { name: string; text: string; paramTypes: Buffer } | null {
+    const nameEnd = cstringEnd(body, 0);
+    if (nameEnd < 0) return null;
+    const textEnd = cstringEnd(body, nameEnd + 1);
+    if (textEnd < 0 || body.length < textEnd + 3) return null;
+    const count = body.readInt16BE(textEnd + 1);
+    if (count < 0 || body.length !== textEnd + 3 + 4 * count) return null;
+    const name = cstringAt(body, 0, nameEnd);
+    const text = this.#textOf(body, nameEnd + 1, textEnd);
+    // No declared types (the common case) share one buffer; otherwise a copy, as the body is only valid
+    // during the call.
+    if (count === 0) return { name, text, paramTypes: NO_PARAM_TYPES };
+    const paramTypes = Buffer.allocUnsafe(body.length - textEnd - 1);
+    body.copy(paramTypes, 0, textEnd + 1);
+    return { name, text, paramTypes };
+  }
+
+  #textOf(body: Buffer, start: number, end: number): string {
+    const last = this.#bytes;
+    if (end - start === last.length && body.compare(last, 0, last.length, start, end) === 0)
+      return this.#text;
+    const text = body.toString('utf8', start, end);
+    this.#bytes = Buffer.from(body.subarray(start, end));
+    this.#text = text;
+    return text;
+  }
 }
 
 export function decodeBind(body: Buffer): { portal: string; statement: string } | null {
-  const portal = cstring(body, 0);
-  if (portal === null) return null;
-  const statement = cstring(body, portal[1]);
-  if (statement === null) return null;
-  return { portal: portal[0], statement: statement[0] };
+  const portalEnd = cstringEnd(body, 0);
+  if (portalEnd < 0) return null;
+  const statementEnd = cstringEnd(body, portalEnd + 1);
+  if (statementEnd < 0) return null;
+  return {
+    portal: cstringAt(body, 0, portalEnd),
+    statement: cstringAt(body, portalEnd + 1, statementEnd),
+  };
 }
 
 export function decodeExecute(body: Buffer): { portal: string } | null {
-  const portal = cstring(body, 0);
-  return portal === null ? null : { portal: portal[0] };
+  const end = cstringEnd(body, 0);
+  return end < 0 ? null : { portal: cstringAt(body, 0, end) };
 }
 
 export function decodeCloseOrDescribe(body: Buffer): { kind: 'S' | 'P'; name: string } | null {
   const kind = body[0];
   if (kind !== 0x53 && kind !== 0x50) return null;
-  const name = cstring(body, 1);
-  return name === null ? null : { kind: kind === 0x53 ? 'S' : 'P', name: name[0] };
+  const end = cstringEnd(body, 1);
+  return end < 0 ? null : { kind: kind === 0x53 ? 'S' : 'P', name: cstringAt(body, 1, end) };
 }
 
 export function decodeQuery(body: Buffer): string | null {

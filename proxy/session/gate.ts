@@ -39,13 +39,15 @@ import {
   decodeBind,
   decodeCloseOrDescribe,
   decodeExecute,
-  decodeParse,
   decodeQuery,
   ExtendedState,
+  ParseReader,
   type PortalEntry,
   type PreparedEntry,
 } from './extended-state.js';
 import {
+  addResult,
+  addSlot,
   asStatement,
   changesCatalog,
   changesSessionState,
@@ -53,6 +55,7 @@ import {
   hasMask,
   markMasked,
   newRequest,
+  noResults,
   type Request,
   type Slot,
   type StatementDone,
@@ -104,6 +107,9 @@ export interface StatementEvent {
 /** The actions that carry nothing, shared (an action is never changed). */
 const FORWARD: GateAction = Object.freeze({ type: 'Forward' });
 const DROP: GateAction = Object.freeze({ type: 'Drop' });
+/** The answers that carry nothing but their kind, shared (a result is never changed). */
+const EMPTY_RESULT = Object.freeze({ tag: 'EMPTY', rows: null, sqlstate: null });
+const SUSPENDED_RESULT = Object.freeze({ tag: 'SUSPENDED', rows: null, sqlstate: null });
 /** The masked columns of a slot that masked nothing. */
 const NOTHING_MASKED: readonly string[] = Object.freeze([]);
 
@@ -177,6 +183,7 @@ export class StatementGate {
   readonly #sql: SqlState;
   #discardUntilSync = false;
   readonly #tags = new TagReader();
+  readonly #parses = new ParseReader();
   /** The extended-protocol batch that the next Sync ends (not yet sent upstream as a request). */
   #batch: Request = newRequest();
   /** One entry per request sent upstream (Query, Sync, FunctionCall), answered by one ReadyForQuery. */
@@ -328,7 +335,7 @@ export class StatementGate {
       else if (isIntegrityViolation(sqlstate)) replacement = withholdRowDetail(body);
     }
     if (slot !== undefined) {
-      slot.results.push({ tag: null, rows: null, sqlstate });
+      addResult(slot, { tag: null, rows: null, sqlstate });
       // After an error nothing more of this request runs.
       for (const s of request.slots) s.closed = true;
     }
@@ -346,14 +353,14 @@ export class StatementGate {
     if (type === 0x43) {
       const tags = this.#tags;
       tags.read(src, start, end);
-      slot.results.push({ tag: tags.tag, rows: tags.rows, sqlstate: null });
+      addResult(slot, tags.result);
       // The statement succeeded: its effects on session state hold from now on.
       const statement = slot.event?.verdict.allow
         ? slot.event.statements[slot.results.length - 1]
         : undefined;
       if (statement !== undefined) this.#sql.applyStatement(request, statement);
     } else {
-      slot.results.push({ tag: type === 0x49 ? 'EMPTY' : 'SUSPENDED', rows: null, sqlstate: null });
+      addResult(slot, type === 0x49 ? EMPTY_RESULT : SUSPENDED_RESULT);
     }
     const expected = slot.event?.protocol === 'simple' ? slot.event.statements.length : 1;
     if (slot.results.length >= expected) slot.closed = true;
@@ -522,11 +529,11 @@ export class StatementGate {
     if (event?.verdict.allow === true && hasMask(event.verdict)) {
       this.#maskingSlots++;
     }
-    request.slots.push({
+    addSlot(request, {
       event,
       startedAt: Date.now(),
       started: performance.now(),
-      results: [],
+      results: noResults(),
       closed: false,
       entry,
       rowDescription: null,
@@ -585,9 +592,16 @@ export class StatementGate {
     }
     if (this.#stateChanging.size > 0) {
       // An earlier request may still change search_path, prepared statements or cursors: wait for it.
-      return { type: 'Defer', action: this.#stateDone().then(() => this.#queryNow(text, request)) };
+      return this.#queryLater(text, request);
     }
     return this.#queryNow(text, request);
+  }
+
+  // The paths that wait (state changes, approvals, row estimates) create their closures in methods of
+  // their own: a closure in a hot method would make V8 allocate its context on every call.
+
+  #queryLater(text: string, request: Request): GateAction {
+    return { type: 'Defer', action: this.#stateDone().then(() => this.#queryNow(text, request)) };
   }
 
   #queryNow(text: string, request: Request): GateAction {
@@ -626,49 +640,73 @@ export class StatementGate {
   ): GateAction {
     const entry = portal?.statement ?? null;
     const verdict = this.#policy.judge.judge(statements, this.#context());
-    if (wait && this.#waitsForApproval(verdict)) {
-      return this.#awaitApproval(
-        statements,
-        verdict,
-        () => this.#decide(statements, protocol, request, inject, portal, false),
-        (error) => this.#settle(statements, verdict, protocol, request, inject, entry, error),
-      );
-    }
+    if (wait && this.#waitsForApproval(verdict))
+      return this.#decideOnApproval(statements, verdict, protocol, request, inject, portal);
     if (!verdict.allow || verdict.explain.length === 0)
       return this.#settle(statements, verdict, protocol, request, inject, entry);
-    const explainer = this.#explainer;
-    const estimated = async (): Promise<GateAction> => {
-      const revised = [...statements];
-      for (const { index } of verdict.explain) {
-        const s = statements[index]!;
-        let rows: number;
-        try {
-          if (explainer === null) throw new Error('no explainer configured');
-          const input = explainInput(s, portal);
-          const target = explainTarget(input.text, s.facts.flags, (name) =>
-            this.#sql.preparedText(name),
-          );
-          // A PREPARE runs nothing now: its EXECUTE is estimated when it comes.
-          if (target === null) continue;
-          if (target === undefined) throw new Error('no EXPLAIN target for this statement');
-          rows = await explainer.estimate({
-            ...input,
-            text: target.text,
-            ...(target.prelude !== undefined ? { prelude: target.prelude } : {}),
-            searchPath: this.searchPath,
-          });
-        } catch (err) {
-          this.#log.warn('row estimate failed', { err });
-          const denied = unestimated(verdict, index);
-          return this.#settle(statements, denied, protocol, request, inject, entry);
-        }
-        // The estimate is part of the facts now: judged afresh, never from the cache.
-        revised[index] = { ...s, facts: withEstimate(s.facts, rows), cacheKey: null };
-      }
-      const final = this.#policy.judge.judge(revised, this.#context());
-      return this.#settle(revised, final, protocol, request, inject, entry);
+    return {
+      type: 'Defer',
+      action: this.#estimated(statements, verdict, protocol, request, inject, portal),
     };
-    return { type: 'Defer', action: estimated() };
+  }
+
+  #decideOnApproval(
+    statements: readonly AnalyzedStatement[],
+    verdict: Verdict,
+    protocol: StatementEvent['protocol'],
+    request: Request,
+    inject: Buffer,
+    portal: PortalEntry | undefined | null,
+  ): GateAction {
+    const entry = portal?.statement ?? null;
+    return this.#awaitApproval(
+      statements,
+      verdict,
+      () => this.#decide(statements, protocol, request, inject, portal, false),
+      (error) => this.#settle(statements, verdict, protocol, request, inject, entry, error),
+    );
+  }
+
+  /** The row-estimate guardrail: EXPLAIN each statement it names, then judge again with the estimates. */
+  async #estimated(
+    statements: readonly AnalyzedStatement[],
+    verdict: Verdict,
+    protocol: StatementEvent['protocol'],
+    request: Request,
+    inject: Buffer,
+    portal: PortalEntry | undefined | null,
+  ): Promise<GateAction> {
+    const entry = portal?.statement ?? null;
+    const explainer = this.#explainer;
+    const revised = [...statements];
+    for (const { index } of verdict.explain) {
+      const s = statements[index]!;
+      let rows: number;
+      try {
+        if (explainer === null) throw new Error('no explainer configured');
+        const input = explainInput(s, portal);
+        const target = explainTarget(input.text, s.facts.flags, (name) =>
+          this.#sql.preparedText(name),
+        );
+        // A PREPARE runs nothing now: its EXECUTE is estimated when it comes.
+        if (target === null) continue;
+        if (target === undefined) throw new Error('no EXPLAIN target for this statement');
+        rows = await explainer.estimate({
+          ...input,
+          text: target.text,
+          ...(target.prelude !== undefined ? { prelude: target.prelude } : {}),
+          searchPath: this.searchPath,
+        });
+      } catch (err) {
+        this.#log.warn('row estimate failed', { err });
+        const denied = unestimated(verdict, index);
+        return this.#settle(statements, denied, protocol, request, inject, entry);
+      }
+      // The estimate is part of the facts now: judged afresh, never from the cache.
+      revised[index] = { ...s, facts: withEstimate(s.facts, rows), cacheKey: null };
+    }
+    const final = this.#policy.judge.judge(revised, this.#context());
+    return this.#settle(revised, final, protocol, request, inject, entry);
   }
 
   #settle(
@@ -697,13 +735,25 @@ export class StatementGate {
     if (desk === undefined || cancelled !== null)
       return this.#enforce(statements, verdict, null, protocol, request, inject, entry, cancelled);
     const reviewed = desk.review(statements, verdict, this.#context());
-    const enforce = (r: Reviewed) =>
-      this.#enforce(statements, r.verdict, r.request, protocol, request, inject, entry, null);
     // Counting an approval's use in another process (the cluster primary) holds the request until
     // the count is confirmed or refused; later messages wait behind it, in order.
-    return reviewed instanceof Promise
-      ? { type: 'Defer', action: reviewed.then(enforce) }
-      : enforce(reviewed);
+    if (reviewed instanceof Promise)
+      return this.#enforceReviewed(reviewed, statements, protocol, request, inject, entry);
+    const { verdict: final, request: approval } = reviewed;
+    return this.#enforce(statements, final, approval, protocol, request, inject, entry, null);
+  }
+
+  #enforceReviewed(
+    reviewed: Promise<Reviewed>,
+    statements: readonly AnalyzedStatement[],
+    protocol: StatementEvent['protocol'],
+    request: Request,
+    inject: Buffer,
+    entry: PreparedEntry | null,
+  ): GateAction {
+    const enforce = (r: Reviewed) =>
+      this.#enforce(statements, r.verdict, r.request, protocol, request, inject, entry, null);
+    return { type: 'Defer', action: reviewed.then(enforce) };
   }
 
   #enforce(
@@ -759,7 +809,7 @@ export class StatementGate {
   }
 
   #parse(body: Buffer, wait = true): GateAction {
-    const parse = decodeParse(body);
+    const parse = this.#parses.read(body);
     if (parse === null) return this.#malformed('Parse');
     if (this.#stateChanging.has(this.#batch)) {
       // SECURITY: the server runs this after a statement of the same batch that changes session state,
@@ -769,8 +819,7 @@ export class StatementGate {
     }
     if (this.#stateChanging.size > 0) {
       // An earlier batch may still change the session state: analyze once it is done.
-      const kept = Buffer.from(body);
-      return { type: 'Defer', action: this.#stateDone().then(() => this.#parse(kept, wait)) };
+      return this.#parseLater(Buffer.from(body), wait);
     }
     const statements = this.#analyze(parse.text);
     if (statements.some(changesSessionState)) this.#stateChanging.add(this.#batch);
@@ -778,12 +827,8 @@ export class StatementGate {
     // parser: its errors (unknown column, missing table) would tell what exists outside the grant.
     const verdict = this.#policy.judge.judge(statements, this.#context());
     if (!verdict.allow) {
-      if (wait && this.#waitsForApproval(verdict)) {
-        const kept = Buffer.from(body);
-        const cancel = (error: ClientError) =>
-          this.#settle(statements, verdict, 'extended', this.#batch, INJECT_EXTENDED, null, error);
-        return this.#awaitApproval(statements, verdict, () => this.#parse(kept, false), cancel);
-      }
+      if (wait && this.#waitsForApproval(verdict))
+        return this.#parseOnApproval(Buffer.from(body), statements, verdict);
       return this.#settle(statements, verdict, 'extended', this.#batch, INJECT_EXTENDED, null);
     }
     const entry: PreparedEntry = {
@@ -797,6 +842,20 @@ export class StatementGate {
       return { type: 'Fatal', error: clientErrors.tooManyNamedObjects() };
     }
     return FORWARD;
+  }
+
+  #parseLater(kept: Buffer, wait: boolean): GateAction {
+    return { type: 'Defer', action: this.#stateDone().then(() => this.#parse(kept, wait)) };
+  }
+
+  #parseOnApproval(
+    kept: Buffer,
+    statements: readonly AnalyzedStatement[],
+    verdict: Verdict,
+  ): GateAction {
+    const cancel = (error: ClientError) =>
+      this.#settle(statements, verdict, 'extended', this.#batch, INJECT_EXTENDED, null, error);
+    return this.#awaitApproval(statements, verdict, () => this.#parse(kept, false), cancel);
   }
 
   #bind(body: Buffer): GateAction {

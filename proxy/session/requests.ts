@@ -45,7 +45,8 @@ export interface Slot {
   readonly event: StatementEvent | null;
   readonly startedAt: number;
   readonly started: number;
-  readonly results: StatementResult[];
+  /** Answers so far; add with addResult (the first one replaces the shared empty list). */
+  results: StatementResult[];
   /** No more results belong to this slot (it failed, or a later slot started answering). */
   closed: boolean;
   /** Extended protocol: the prepared statement whose portal this Execute runs. */
@@ -68,15 +69,36 @@ export interface Request {
   /** search_path before this request's first effect (restored when an implicit transaction fails). */
   pathBefore: readonly string[] | null;
   failed: boolean;
+  /** The judged statements; add with addSlot (the first one replaces the shared empty list). */
   slots: Slot[];
 }
+
+/**
+ * The shared empty list of a request without slots or a slot without results. Frozen: it is never
+ * added to; the first item gets a list of its own, sized for one (not grown from empty), since
+ * nearly every request has one statement with one answer.
+ */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
 
 export const newRequest = (): Request => ({
   committed: false,
   pathBefore: null,
   failed: false,
-  slots: [],
+  slots: NONE,
 });
+
+/** An empty answer list for a new slot. */
+export const noResults = (): StatementResult[] => NONE;
+
+export function addSlot(request: Request, slot: Slot): void {
+  if (request.slots === NONE) request.slots = [slot];
+  else request.slots.push(slot);
+}
+
+export function addResult(slot: Slot, result: StatementResult): void {
+  if (slot.results === NONE) slot.results = [result];
+  else slot.results.push(result);
+}
 
 /** Rows from a CommandComplete tag: the last number ("INSERT 0 3" → 3, "SELECT 5" → 5). */
 export function rowsOfTag(tag: string): number | null {
@@ -88,14 +110,22 @@ export function rowsOfTag(tag: string): number | null {
 
 /**
  * Reads CommandComplete tags (the body up to its NUL). A session's answers repeat ("SELECT 1", "UPDATE 1"):
- * when the bytes equal the last ASCII tag's, its string and row count are reused instead of decoded again.
+ * when the bytes equal the last ASCII tag's, its result (string and row count) is reused instead of
+ * decoded again.
  */
 export class TagReader {
-  /** The last tag read and its rows (see rowsOfTag). */
-  tag = '';
-  rows: number | null = null;
-  /** Whether `tag` is ASCII: only then is a byte-for-byte match the same text. */
+  /** The result of the last tag read: the tag, its rows (see rowsOfTag), no SQLSTATE. Frozen, shared. */
+  result: StatementResult = NO_TAG;
+  /** Whether the last tag is ASCII: only then is a byte-for-byte match the same text. */
   #ascii = false;
+
+  get tag(): string {
+    return this.result.tag ?? '';
+  }
+
+  get rows(): number | null {
+    return this.result.rows;
+  }
 
   read(src: Buffer, start: number, end: number): void {
     let stop = start;
@@ -107,13 +137,14 @@ export class TagReader {
       if (i === last.length) return;
     }
     const tag = src.toString('utf8', start, stop);
-    this.tag = tag;
-    this.rows = rowsOfTag(tag);
+    this.result = Object.freeze({ tag, rows: rowsOfTag(tag), sqlstate: null });
     let ascii = true;
     for (let i = 0; i < tag.length && ascii; i++) ascii = tag.charCodeAt(i) < 0x80;
     this.#ascii = ascii;
   }
 }
+
+const NO_TAG: StatementResult = Object.freeze({ tag: '', rows: null, sqlstate: null });
 
 /** The SQLSTATE ('C' field) of an ErrorResponse body. */
 export function sqlstateOf(body: Buffer): string | null {
