@@ -78,8 +78,15 @@ export class ExtendedState {
     return true;
   }
 
-  /** Records a Bind; false when the portal limit is reached. */
-  bind(batch: object, portal: string, statement: string, body: Buffer): boolean {
+  /** Records a Bind whose body is `src[start, end)` (kept as a copy); false when the portal limit is reached. */
+  bind(
+    batch: object,
+    portal: string,
+    statement: string,
+    src: Buffer,
+    start: number,
+    end: number,
+  ): boolean {
     const entry = this.statement(statement);
     if (
       portal !== '' &&
@@ -92,7 +99,7 @@ export class ExtendedState {
       type: 'Bind',
       batch,
       portal,
-      value: entry === undefined ? null : { statement: entry, bind: Buffer.from(body) },
+      value: entry === undefined ? null : { statement: entry, bind: copyOf(src, start, end) },
     });
     return true;
   }
@@ -176,16 +183,27 @@ export class ExtendedState {
   }
 }
 
-/** Where the C string at `pos` ends (the index of its NUL), or -1 when the body holds no NUL after it. */
-export function cstringEnd(body: Buffer, pos: number): number {
-  // The unnamed statement and portal, which most drivers use for every query: nothing to search.
-  if (body[pos] === 0) return pos;
-  return pos >= body.length ? -1 : body.indexOf(0, pos);
+/** A copy of `src[start, end)` (the caller's bytes are only valid during its call). */
+export function copyOf(src: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  src.copy(out, 0, start, end);
+  return out;
 }
 
-/** The C string `body[pos, end)` (end from cstringEnd). */
-function cstringAt(body: Buffer, pos: number, end: number): string {
-  return end === pos ? '' : body.toString('utf8', pos, end);
+// The decoders read a message body given as `src[start, end)`: the session hands over the bytes where the
+// framer found them (no view is made per message). They never read past `end`.
+
+/** Where the C string at `pos` ends (the index of its NUL), or -1 when there is no NUL before `end`. */
+export function cstringEnd(src: Buffer, pos: number, end: number): number {
+  // The unnamed statement and portal, which most drivers use for every query: nothing to search.
+  if (pos < end && src[pos] === 0) return pos;
+  const nul = pos < end ? src.indexOf(0, pos) : -1;
+  return nul < end ? nul : -1;
+}
+
+/** The C string `src[pos, nul)` (nul from cstringEnd). */
+function cstringAt(src: Buffer, pos: number, nul: number): string {
+  return nul === pos ? '' : src.toString('utf8', pos, nul);
 }
 
 /** The parameter type section that declares none (never written to). */
@@ -199,59 +217,71 @@ export class ParseReader {
   #bytes: Buffer = Buffer.alloc(0);
   #text = '';
 
-  read(body: Buffer): { name: string; text: string; paramTypes: Buffer } | null {
-    const nameEnd = cstringEnd(body, 0);
+  read(
+    src: Buffer,
+    start: number,
+    end: number,
+  ): { name: string; text: string; paramTypes: Buffer } | null {
+    const nameEnd = cstringEnd(src, start, end);
     if (nameEnd < 0) return null;
-    const textEnd = cstringEnd(body, nameEnd + 1);
-    if (textEnd < 0 || body.length < textEnd + 3) return null;
-    const count = body.readInt16BE(textEnd + 1);
-    if (count < 0 || body.length !== textEnd + 3 + 4 * count) return null;
-    const name = cstringAt(body, 0, nameEnd);
-    const text = this.#textOf(body, nameEnd + 1, textEnd);
+    const textEnd = cstringEnd(src, nameEnd + 1, end);
+    if (textEnd < 0 || end < textEnd + 3) return null;
+    const count = src.readInt16BE(textEnd + 1);
+    if (count < 0 || end !== textEnd + 3 + 4 * count) return null;
+    const name = cstringAt(src, start, nameEnd);
+    const text = this.#textOf(src, nameEnd + 1, textEnd);
     // No declared types (the common case) share one buffer; otherwise a copy, as the body is only valid
     // during the call.
     if (count === 0) return { name, text, paramTypes: NO_PARAM_TYPES };
-    const paramTypes = Buffer.allocUnsafe(body.length - textEnd - 1);
-    body.copy(paramTypes, 0, textEnd + 1);
+    const paramTypes = Buffer.allocUnsafe(end - textEnd - 1);
+    src.copy(paramTypes, 0, textEnd + 1, end);
     return { name, text, paramTypes };
   }
 
-  #textOf(body: Buffer, start: number, end: number): string {
+  #textOf(src: Buffer, start: number, end: number): string {
     const last = this.#bytes;
-    if (end - start === last.length && body.compare(last, 0, last.length, start, end) === 0)
+    if (end - start === last.length && src.compare(last, 0, last.length, start, end) === 0)
       return this.#text;
-    const text = body.toString('utf8', start, end);
-    this.#bytes = Buffer.from(body.subarray(start, end));
+    const text = src.toString('utf8', start, end);
+    this.#bytes = Buffer.from(src.subarray(start, end));
     this.#text = text;
     return text;
   }
 }
 
-export function decodeBind(body: Buffer): { portal: string; statement: string } | null {
-  const portalEnd = cstringEnd(body, 0);
+export function decodeBind(
+  src: Buffer,
+  start: number,
+  end: number,
+): { portal: string; statement: string } | null {
+  const portalEnd = cstringEnd(src, start, end);
   if (portalEnd < 0) return null;
-  const statementEnd = cstringEnd(body, portalEnd + 1);
+  const statementEnd = cstringEnd(src, portalEnd + 1, end);
   if (statementEnd < 0) return null;
   return {
-    portal: cstringAt(body, 0, portalEnd),
-    statement: cstringAt(body, portalEnd + 1, statementEnd),
+    portal: cstringAt(src, start, portalEnd),
+    statement: cstringAt(src, portalEnd + 1, statementEnd),
   };
 }
 
-export function decodeExecute(body: Buffer): { portal: string } | null {
-  const end = cstringEnd(body, 0);
-  return end < 0 ? null : { portal: cstringAt(body, 0, end) };
+export function decodeExecute(src: Buffer, start: number, end: number): { portal: string } | null {
+  const nul = cstringEnd(src, start, end);
+  return nul < 0 ? null : { portal: cstringAt(src, start, nul) };
 }
 
-export function decodeCloseOrDescribe(body: Buffer): { kind: 'S' | 'P'; name: string } | null {
-  const kind = body[0];
+export function decodeCloseOrDescribe(
+  src: Buffer,
+  start: number,
+  end: number,
+): { kind: 'S' | 'P'; name: string } | null {
+  const kind = start < end ? src[start] : undefined;
   if (kind !== 0x53 && kind !== 0x50) return null;
-  const end = cstringEnd(body, 1);
-  return end < 0 ? null : { kind: kind === 0x53 ? 'S' : 'P', name: cstringAt(body, 1, end) };
+  const nul = cstringEnd(src, start + 1, end);
+  return nul < 0 ? null : { kind: kind === 0x53 ? 'S' : 'P', name: cstringAt(src, start + 1, nul) };
 }
 
-export function decodeQuery(body: Buffer): string | null {
+export function decodeQuery(src: Buffer, start: number, end: number): string | null {
   // The text and its NUL are the whole body.
-  const end = body.indexOf(0);
-  return end < 0 || end + 1 !== body.length ? null : body.toString('utf8', 0, end);
+  const nul = cstringEnd(src, start, end);
+  return nul < 0 || nul + 1 !== end ? null : src.toString('utf8', start, nul);
 }

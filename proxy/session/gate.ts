@@ -36,6 +36,7 @@ import { type RowSink, writeMaskedRows } from '../filter/row-writer.js';
 import type { Explainer } from '../upstream/explainer.js';
 import { type ClientError, clientErrors } from '../wire/client-errors.js';
 import {
+  copyOf,
   decodeBind,
   decodeCloseOrDescribe,
   decodeExecute,
@@ -137,13 +138,6 @@ function explainInput(
 ): { text: string; paramTypes?: Buffer; bind?: Buffer } {
   if (portal === undefined || portal === null) return { text: s.text };
   return { text: s.text, bind: portal.bind, paramTypes: portal.statement.paramTypes };
-}
-
-/** A copy of `src[start, end)` (the caller's bytes are only valid during its call). */
-function copyOf(src: Buffer, start: number, end: number): Buffer {
-  const out = Buffer.allocUnsafe(end - start);
-  src.copy(out, 0, start, end);
-  return out;
 }
 
 function buildMessage(type: number, body: Buffer): Buffer {
@@ -263,27 +257,35 @@ export class StatementGate {
 
   /** Client → upstream: decides what happens to one frontend message. */
   onClientMessage(type: number, body: Buffer): GateAction {
+    return this.onClientMessageAt(type, body, 0, body.length);
+  }
+
+  /**
+   * onClientMessage for a message whose body is `src[start, end)`, as the framer found it: valid during
+   * the call only (whatever the gate keeps, it copies).
+   */
+  onClientMessageAt(type: number, src: Buffer, start: number, end: number): GateAction {
     if (this.#discardUntilSync) {
       if (type !== SYNC) return DROP;
       this.#discardUntilSync = false;
     }
     switch (type) {
       case Q:
-        return this.#query(body);
+        return this.#query(src, start, end);
       case PARSE:
-        return this.#parse(body);
+        return this.#parse(src, start, end);
       case BIND:
-        return this.#bind(body);
+        return this.#bind(src, start, end);
       case EXECUTE:
-        return this.#execute(body);
+        return this.#execute(src, start, end);
       case CLOSE: {
-        const close = decodeCloseOrDescribe(body);
+        const close = decodeCloseOrDescribe(src, start, end);
         if (close === null) return this.#malformed('Close');
         this.#extended.close(this.#batch, close.kind, close.name);
         return FORWARD;
       }
       case DESCRIBE: {
-        const describe = decodeCloseOrDescribe(body);
+        const describe = decodeCloseOrDescribe(src, start, end);
         if (describe === null) return this.#malformed('Describe');
         const entry =
           describe.kind === 'S'
@@ -579,8 +581,8 @@ export class StatementGate {
     if (this.#sql.onReady(request, status)) this.#extended.endTransaction();
   }
 
-  #query(body: Buffer): GateAction {
-    const text = decodeQuery(body);
+  #query(src: Buffer, start: number, end: number): GateAction {
+    const text = decodeQuery(src, start, end);
     if (text === null) return this.#malformed('Query');
     const request: Request = newRequest();
     this.#requests.push(request);
@@ -808,8 +810,8 @@ export class StatementGate {
     return { type: 'Defer', action };
   }
 
-  #parse(body: Buffer, wait = true): GateAction {
-    const parse = this.#parses.read(body);
+  #parse(src: Buffer, start: number, end: number, wait = true): GateAction {
+    const parse = this.#parses.read(src, start, end);
     if (parse === null) return this.#malformed('Parse');
     if (this.#stateChanging.has(this.#batch)) {
       // SECURITY: the server runs this after a statement of the same batch that changes session state,
@@ -819,7 +821,7 @@ export class StatementGate {
     }
     if (this.#stateChanging.size > 0) {
       // An earlier batch may still change the session state: analyze once it is done.
-      return this.#parseLater(Buffer.from(body), wait);
+      return this.#parseLater(copyOf(src, start, end), wait);
     }
     const statements = this.#analyze(parse.text);
     if (statements.some(changesSessionState)) this.#stateChanging.add(this.#batch);
@@ -828,7 +830,7 @@ export class StatementGate {
     const verdict = this.#policy.judge.judge(statements, this.#context());
     if (!verdict.allow) {
       if (wait && this.#waitsForApproval(verdict))
-        return this.#parseOnApproval(Buffer.from(body), statements, verdict);
+        return this.#parseOnApproval(copyOf(src, start, end), statements, verdict);
       return this.#settle(statements, verdict, 'extended', this.#batch, INJECT_EXTENDED, null);
     }
     const entry: PreparedEntry = {
@@ -845,7 +847,10 @@ export class StatementGate {
   }
 
   #parseLater(kept: Buffer, wait: boolean): GateAction {
-    return { type: 'Defer', action: this.#stateDone().then(() => this.#parse(kept, wait)) };
+    return {
+      type: 'Defer',
+      action: this.#stateDone().then(() => this.#parse(kept, 0, kept.length, wait)),
+    };
   }
 
   #parseOnApproval(
@@ -855,20 +860,21 @@ export class StatementGate {
   ): GateAction {
     const cancel = (error: ClientError) =>
       this.#settle(statements, verdict, 'extended', this.#batch, INJECT_EXTENDED, null, error);
-    return this.#awaitApproval(statements, verdict, () => this.#parse(kept, false), cancel);
+    const decide = () => this.#parse(kept, 0, kept.length, false);
+    return this.#awaitApproval(statements, verdict, decide, cancel);
   }
 
-  #bind(body: Buffer): GateAction {
-    const bind = decodeBind(body);
+  #bind(src: Buffer, start: number, end: number): GateAction {
+    const bind = decodeBind(src, start, end);
     if (bind === null) return this.#malformed('Bind');
-    if (!this.#extended.bind(this.#batch, bind.portal, bind.statement, body)) {
+    if (!this.#extended.bind(this.#batch, bind.portal, bind.statement, src, start, end)) {
       return { type: 'Fatal', error: clientErrors.tooManyNamedObjects() };
     }
     return FORWARD;
   }
 
-  #execute(body: Buffer): GateAction {
-    const execute = decodeExecute(body);
+  #execute(src: Buffer, start: number, end: number): GateAction {
+    const execute = decodeExecute(src, start, end);
     if (execute === null) return this.#malformed('Execute');
     const portal = this.#extended.portal(execute.portal);
     let statements: readonly AnalyzedStatement[];

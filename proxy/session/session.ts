@@ -126,8 +126,6 @@ const TERMINATE = 0x58;
 const PARAMETER_STATUS = 0x53;
 const READY_FOR_QUERY = 0x5a;
 const HEADER = 5;
-/** The body of a message that has none (Sync, Flush): no view is made for it. */
-const NO_BODY = Buffer.alloc(0);
 
 export interface SessionLimits {
   readonly maxMessageBytes: number;
@@ -387,8 +385,7 @@ export class Session {
   #observeClient(type: number, src: Buffer, start: number, end: number): boolean {
     const gate = this.#gate;
     if (gate !== null) {
-      const body = end - start === HEADER ? NO_BODY : src.subarray(start + HEADER, end);
-      const action = gate.onClientMessage(type, body);
+      const action = gate.onClientMessageAt(type, src, start + HEADER, end);
       if (action.type !== 'Forward') {
         this.#takenOver = action;
         return false;
