@@ -11,8 +11,6 @@ export interface PreparedEntry {
   readonly statements: readonly AnalyzedStatement[];
   /** search_path the statements were analyzed under; the server re-resolves names when it changes. */
   readonly searchPath: readonly string[];
-  /** Per-entry decision cache; see decider. */
-  cached: unknown;
   /** The RowDescription body the upstream answered a Describe of this statement with. */
   rowDescription?: Buffer | null;
 }

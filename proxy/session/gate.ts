@@ -838,7 +838,6 @@ export class StatementGate {
       statements,
       paramTypes: parse.paramTypes,
       searchPath: this.searchPath,
-      cached: null,
     };
     if (!this.#extended.parse(this.#batch, parse.name, entry)) {
       return { type: 'Fatal', error: clientErrors.tooManyNamedObjects() };
