@@ -105,6 +105,17 @@ export interface StatementEvent {
   readonly protocol: 'simple' | 'extended' | 'function';
 }
 
+/** A statement being decided, as the paths that wait (approval, row estimate) carry it. */
+interface Deciding {
+  readonly statements: readonly AnalyzedStatement[];
+  readonly verdict: Verdict;
+  readonly protocol: StatementEvent['protocol'];
+  readonly request: Request;
+  readonly inject: Buffer;
+  /** Extended protocol: the portal the Execute runs, if known. */
+  readonly portal: PortalEntry | undefined | null;
+}
+
 /** The actions that carry nothing, shared (an action is never changed). */
 const FORWARD: GateAction = Object.freeze({ type: 'Forward' });
 const DROP: GateAction = Object.freeze({ type: 'Drop' });
@@ -643,23 +654,17 @@ export class StatementGate {
     const entry = portal?.statement ?? null;
     const verdict = this.#policy.judge.judge(statements, this.#context());
     if (wait && this.#waitsForApproval(verdict))
-      return this.#decideOnApproval(statements, verdict, protocol, request, inject, portal);
+      return this.#decideOnApproval({ statements, verdict, protocol, request, inject, portal });
     if (!verdict.allow || verdict.explain.length === 0)
       return this.#settle(statements, verdict, protocol, request, inject, entry);
     return {
       type: 'Defer',
-      action: this.#estimated(statements, verdict, protocol, request, inject, portal),
+      action: this.#estimated({ statements, verdict, protocol, request, inject, portal }),
     };
   }
 
-  #decideOnApproval(
-    statements: readonly AnalyzedStatement[],
-    verdict: Verdict,
-    protocol: StatementEvent['protocol'],
-    request: Request,
-    inject: Buffer,
-    portal: PortalEntry | undefined | null,
-  ): GateAction {
+  #decideOnApproval(deciding: Deciding): GateAction {
+    const { statements, verdict, protocol, request, inject, portal } = deciding;
     const entry = portal?.statement ?? null;
     return this.#awaitApproval(
       statements,
@@ -670,14 +675,8 @@ export class StatementGate {
   }
 
   /** The row-estimate guardrail: EXPLAIN each statement it names, then judge again with the estimates. */
-  async #estimated(
-    statements: readonly AnalyzedStatement[],
-    verdict: Verdict,
-    protocol: StatementEvent['protocol'],
-    request: Request,
-    inject: Buffer,
-    portal: PortalEntry | undefined | null,
-  ): Promise<GateAction> {
+  async #estimated(deciding: Deciding): Promise<GateAction> {
+    const { statements, verdict, protocol, request, inject, portal } = deciding;
     const entry = portal?.statement ?? null;
     const explainer = this.#explainer;
     const revised = [...statements];
