@@ -208,12 +208,30 @@ function cstringAt(src: Buffer, pos: number, nul: number): string {
 const NO_PARAM_TYPES = Buffer.from([0, 0]);
 
 /**
- * Decodes Parse bodies. A driver parses the same text over and over (the unnamed statement of each
- * query): when the text's bytes equal the last one's, its string is reused instead of decoded again.
+ * UTF-8 text that tends to repeat (a driver's one query text, a session's command tags): the same bytes as
+ * last time give the same string, without decoding them again.
  */
-export class ParseReader {
+export class RepeatedText {
   #bytes: Buffer = Buffer.alloc(0);
   #text = '';
+
+  read(src: Buffer, start: number, end: number): string {
+    const last = this.#bytes;
+    if (end - start === last.length) {
+      // A loop, not Buffer#compare: for a few dozen bytes the call costs more than it saves.
+      let i = 0;
+      while (i < last.length && src[start + i] === last[i]) i++;
+      if (i === last.length) return this.#text;
+    }
+    this.#text = src.toString('utf8', start, end);
+    this.#bytes = copyOf(src, start, end);
+    return this.#text;
+  }
+}
+
+/** Decodes Parse bodies; the statement text, which a driver sends again and again, as RepeatedText. */
+export class ParseReader {
+  readonly #texts = new RepeatedText();
 
   read(
     src: Buffer,
@@ -227,27 +245,11 @@ export class ParseReader {
     const count = src.readInt16BE(textEnd + 1);
     if (count < 0 || end !== textEnd + 3 + 4 * count) return null;
     const name = cstringAt(src, start, nameEnd);
-    const text = this.#textOf(src, nameEnd + 1, textEnd);
+    const text = this.#texts.read(src, nameEnd + 1, textEnd);
     // No declared types (the common case) share one buffer; otherwise a copy, as the body is only valid
     // during the call.
     if (count === 0) return { name, text, paramTypes: NO_PARAM_TYPES };
-    const paramTypes = Buffer.allocUnsafe(end - textEnd - 1);
-    src.copy(paramTypes, 0, textEnd + 1, end);
-    return { name, text, paramTypes };
-  }
-
-  #textOf(src: Buffer, start: number, end: number): string {
-    const last = this.#bytes;
-    if (end - start === last.length) {
-      // A loop, not Buffer#compare: for a statement's few dozen bytes the call costs more than it saves.
-      let i = 0;
-      while (i < last.length && src[start + i] === last[i]) i++;
-      if (i === last.length) return this.#text;
-    }
-    const text = src.toString('utf8', start, end);
-    this.#bytes = Buffer.from(src.subarray(start, end));
-    this.#text = text;
-    return text;
+    return { name, text, paramTypes: copyOf(src, textEnd + 1, end) };
   }
 }
 

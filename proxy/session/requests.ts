@@ -6,7 +6,7 @@ import type { Verdict } from '../decider/judge.js';
 import type { ColumnOrigins } from '../filter/column-origins.js';
 import type { CopyPlan } from '../filter/copy-masker.js';
 import type { FieldPlan, OutputLineage } from '../filter/row-masker.js';
-import type { PreparedEntry } from './extended-state.js';
+import { type PreparedEntry, RepeatedText } from './extended-state.js';
 import type { StatementEvent } from './gate.js';
 
 /** A SQL-level prepared statement with what re-reading it under another search_path needs. */
@@ -110,14 +110,12 @@ export function rowsOfTag(tag: string): number | null {
 
 /**
  * Reads CommandComplete tags (the body up to its NUL). A session's answers repeat ("SELECT 1", "UPDATE 1"):
- * when the bytes equal the last ASCII tag's, its result (string and row count) is reused instead of
- * decoded again.
+ * the same bytes again reuse the last result (string and row count) instead of decoding it again.
  */
 export class TagReader {
   /** The result of the last tag read: the tag, its rows (see rowsOfTag), no SQLSTATE. Frozen, shared. */
   result: StatementResult = NO_TAG;
-  /** Whether the last tag is ASCII: only then is a byte-for-byte match the same text. */
-  #ascii = false;
+  readonly #text = new RepeatedText();
 
   get tag(): string {
     return this.result.tag ?? '';
@@ -130,17 +128,9 @@ export class TagReader {
   read(src: Buffer, start: number, end: number): void {
     let stop = start;
     while (stop < end && src[stop] !== 0) stop++;
-    const last = this.tag;
-    if (this.#ascii && stop - start === last.length) {
-      let i = 0;
-      while (i < last.length && src[start + i] === last.charCodeAt(i)) i++;
-      if (i === last.length) return;
-    }
-    const tag = src.toString('utf8', start, stop);
-    this.result = Object.freeze({ tag, rows: rowsOfTag(tag), sqlstate: null });
-    let ascii = true;
-    for (let i = 0; i < tag.length && ascii; i++) ascii = tag.charCodeAt(i) < 0x80;
-    this.#ascii = ascii;
+    const tag = this.#text.read(src, start, stop);
+    if (tag !== this.result.tag)
+      this.result = Object.freeze({ tag, rows: rowsOfTag(tag), sqlstate: null });
   }
 }
 
