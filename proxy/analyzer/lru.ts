@@ -13,15 +13,12 @@ export function createLru<V>(capacity: number): Lru<V> {
     throw new RangeError(`cache capacity must be a non-negative integer, got ${capacity}`);
   }
   const map = new Map<string, V>();
-  /** The key at the young end: a hit on it (the same statement again) need not move anything. */
-  let newest: string | null = null;
   return {
     get(key) {
       const value = map.get(key);
-      if (value !== undefined && key !== newest) {
+      if (value !== undefined) {
         map.delete(key);
         map.set(key, value);
-        newest = key;
       }
       return value;
     },
@@ -29,7 +26,6 @@ export function createLru<V>(capacity: number): Lru<V> {
       if (capacity === 0) return;
       map.delete(key);
       map.set(key, value);
-      newest = key;
       if (map.size > capacity) {
         const oldest = map.keys().next();
         if (!oldest.done) map.delete(oldest.value);
@@ -40,7 +36,6 @@ export function createLru<V>(capacity: number): Lru<V> {
     },
     clear() {
       map.clear();
-      newest = null;
     },
   };
 }
