@@ -78,7 +78,13 @@ export interface Decision {
   readonly allow: boolean;
   readonly outcome: Outcome;
   readonly reasons: readonly DecisionReason[];
-  readonly approval: { readonly required: boolean; readonly id: string | null };
+  readonly approval: {
+    readonly required: boolean;
+    readonly id: string | null;
+    /** The window of the approval named by id (UTC seconds); runs are counted per id and window. */
+    readonly not_before?: string;
+    readonly expires_at?: string;
+  };
   readonly mask: Readonly<Record<string, MaskMethod>>;
   readonly grant_ids: readonly string[];
   readonly limits: {

@@ -327,7 +327,12 @@ describe('approvals', () => {
     const approved = await withData({ approvals: [approval()] });
     const d = decide(input({ ...ops, statement: deleteOrders(true) }), approved);
     expect(d).toMatchObject({ allow: true, outcome: 'allowed', reasons: [] });
-    expect(d.approval).toEqual({ required: true, id: '2026-11-25-oncall-bob-delete-dupes' });
+    expect(d.approval).toEqual({
+      required: true,
+      id: '2026-11-25-oncall-bob-delete-dupes',
+      not_before: '2026-11-25T10:00:00Z',
+      expires_at: '2026-11-25T14:00:00Z',
+    });
     expect(d.valid_until).toBe('2026-11-25T14:00:00Z');
   });
 

@@ -47,13 +47,25 @@ identity_approvals[i] := utc_window(a.not_before, a.expires_at) if {
 	a.database == input.session.database
 }
 
-matching_approval_ids contains approvals[i].id if {
+# matching_approvals: positions in data.approvals of the approvals that let this statement run now.
+matching_approvals contains i if {
 	some i, x in identity_approvals
 	approvals[i].sha256 == input.statement.sha256
 	x.from <= now_second
 	now_second < x.until
 }
 
+matching_approval_ids := {approvals[i].id | some i in matching_approvals}
+
 default approval_id := null
 
 approval_id := min(matching_approval_ids) if count(matching_approval_ids) > 0
+
+# approval_window: [not_before, expires_at] of the approval named by approval_id. The gateway counts
+# runs against approvals.max_uses per approval and window, so that the same statement approved
+# again later (same id, new window) is counted afresh.
+approval_window := min({[x.from, x.until] |
+	some i in matching_approvals
+	approvals[i].id == approval_id
+	x := identity_approvals[i]
+})

@@ -12,7 +12,7 @@ test_matching_approval_allows if {
 	d := decide_approved(ops_delete, [approval_delete])
 	d.allow == true
 	d.outcome == "allowed"
-	d.approval == {"required": true, "id": "apr-1"}
+	d.approval == {"required": true, "id": "apr-1", "not_before": "2026-11-24T10:00:00Z", "expires_at": "2026-11-24T14:00:00Z"}
 	d.reasons == []
 	d.grant_ids == ["g-ops"]
 }
@@ -88,4 +88,24 @@ test_shadow_trigger_reports_and_allows if {
 	d.outcome == "allowed"
 	d.approval.required == false
 	has_reason(d, "approval.ops_delete", false)
+}
+
+test_reissued_approval_names_its_own_window if {
+	later := object.union(approval_delete, {"not_before": "2026-11-24T15:00:00Z", "expires_at": "2026-11-24T16:00:00Z"})
+	d := decide_approved(at(ops_delete, "2026-11-24T15:30:00Z"), [approval_delete, later])
+	d.outcome == "allowed"
+	d.approval == {"required": true, "id": "apr-1", "not_before": "2026-11-24T15:00:00Z", "expires_at": "2026-11-24T16:00:00Z"}
+}
+
+test_overlapping_windows_of_one_approval_name_the_earliest if {
+	wider := object.union(approval_delete, {"not_before": "2026-11-24T09:00:00Z", "expires_at": "2026-11-24T15:00:00Z"})
+	d := decide_approved(ops_delete, [approval_delete, wider])
+	d.approval == {"required": true, "id": "apr-1", "not_before": "2026-11-24T09:00:00Z", "expires_at": "2026-11-24T15:00:00Z"}
+}
+
+test_approval_with_a_malformed_window_does_not_match if {
+	broken := object.union(approval_delete, {"expires_at": "tomorrow"})
+	d := decide_approved(ops_delete, [broken])
+	d.outcome == "approval_required"
+	d.approval == {"required": true, "id": null}
 }

@@ -49,9 +49,16 @@ allow if outcome == "masked"
 
 default approval := {"required": false, "id": null}
 
-approval := {"required": true, "id": approval_id} if {
+approval := {"required": true, "id": approval_id, "not_before": w[0], "expires_at": w[1]} if {
 	not blocked
 	count(enforced_triggers) > 0
+	w := approval_window
+}
+
+approval := {"required": true, "id": null} if {
+	not blocked
+	count(enforced_triggers) > 0
+	not approval_window
 }
 
 # Reasons: every violation (enforced or shadow), every shadow trigger, and the enforced triggers
