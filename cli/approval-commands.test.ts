@@ -1,6 +1,6 @@
 // The approval commands in-process: check-approval's exit codes and words, list and approve against a
 // real bare remote, and the approvals section of the config turned into a desk and an API route.
-import { cp, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../lib/log.js';
@@ -15,6 +15,7 @@ import {
   approvalsCommand,
   approvalsRepo,
   checkApprovalCommand,
+  openApprovalUses,
   wireApprovalDesk,
   wireApprovalsApi,
 } from './approval-commands.js';
@@ -167,6 +168,7 @@ describe('approvals in the config', () => {
       window_minutes: 60,
       wait_ms: 5000,
       timeout_ms: 60000,
+      uses_path: '.pgward/approval-uses.jsonl',
     });
     expect(approvalsRepo(loaded.config.approvals!, '/etc/pgward')).toBe('/etc/pgward/policy.git');
     expect(approvalsRepo({ ...loaded.config.approvals!, repo: 'git@host:org/p.git' }, '/x')).toBe(
@@ -183,5 +185,34 @@ describe('approvals in the config', () => {
       '/',
     );
     expect(bad.ok).toBe(false);
+  });
+
+  it('counts approval runs in uses_path, relative to the config directory, only when max_uses is set', async () => {
+    await using dir = await tempDir('pgward-uses-config-');
+    const unlimited = loadConfig(doc({ repo: 'p.git' }), {}, dir.path);
+    if (!unlimited.ok) throw new Error('config');
+    expect(
+      await openApprovalUses(unlimited.config, { configDir: dir.path, log: silentLogger }),
+    ).toBeNull();
+
+    const limited = loadConfig(
+      doc({ repo: 'p.git', max_uses: 1, uses_path: 'state/uses.jsonl' }),
+      {},
+      dir.path,
+    );
+    if (!limited.ok) throw new Error('config');
+    const ledger = await openApprovalUses(limited.config, {
+      configDir: dir.path,
+      log: silentLogger,
+    });
+    const run = { id: 'apr-1', notBefore: null, expiresAt: null };
+    try {
+      expect(await ledger?.spend([run], 1)).toEqual({ ok: true });
+    } finally {
+      await ledger?.close();
+    }
+    expect(await readFile(path.join(dir.path, 'state', 'uses.jsonl'), 'utf8')).toContain(
+      '"id":"apr-1"',
+    );
   });
 });

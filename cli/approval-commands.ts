@@ -24,6 +24,7 @@ import {
   type ApprovalDeskOptions,
   createApprovalDesk,
 } from '../proxy/decider/approval-desk.js';
+import { type ApprovalLedger, openApprovalLedger } from '../proxy/decider/approval-uses.js';
 import { secretText } from '../proxy/gateway.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
 import { type CommandIo, gitHostFrom, guarded, indent } from './policy-repo-commands.js';
@@ -260,6 +261,24 @@ export function wireApprovalDesk(
     ...(deps.retry !== undefined ? { retry: deps.retry } : {}),
     ...(deps.onEvent !== undefined ? { onEvent: deps.onEvent } : {}),
     ...(deps.uses !== undefined ? { uses: deps.uses } : {}),
+  });
+}
+
+/**
+ * The ledger counting runs against approvals.max_uses, from its file (approvals.uses_path); null when
+ * nothing is counted (no approvals, no max_uses, or policy disabled). Never throws: an unusable file
+ * gives a ledger that refuses every approved statement (openApprovalLedger).
+ */
+export async function openApprovalUses(
+  config: PgwardConfigResolved,
+  deps: { readonly configDir: string; readonly log: Logger; readonly now?: () => number },
+): Promise<ApprovalLedger | null> {
+  const settings = config.approvals;
+  if (settings?.max_uses === undefined || config.policy.disabled) return null;
+  return openApprovalLedger({
+    file: path.resolve(deps.configDir, settings.uses_path),
+    log: deps.log.child({ component: 'approvals' }),
+    ...(deps.now !== undefined ? { now: deps.now } : {}),
   });
 }
 

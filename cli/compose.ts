@@ -14,7 +14,7 @@ import type { ApprovalUses } from '../proxy/decider/approval-uses.js';
 import { createGateway, type Gateway, type GatewayDeps } from '../proxy/gateway.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
 import { gatewayApiRoutes } from './api-routes.js';
-import { wireApprovalDesk } from './approval-commands.js';
+import { openApprovalUses, wireApprovalDesk } from './approval-commands.js';
 import { createObservability } from './observability.js';
 import { type GitPolicyWiring, wireGitPolicy } from './policy-repo-commands.js';
 
@@ -100,13 +100,19 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     grantsExpiry: (sub, groups, database) =>
       grantsExpiry(gateway?.policySource.data ?? null, sub, groups, database, now()),
   });
+  // Runs against max_uses are counted here unless another process counts them (cluster workers).
+  const ledger =
+    options.approvalUses === undefined
+      ? await openApprovalUses(config, { configDir: options.configDir, log, now })
+      : null;
+  const uses = options.approvalUses ?? ledger ?? undefined;
   const approvals = wireApprovalDesk(config, {
     secret: options.secret,
     configDir: options.configDir,
     log,
     env: options.env ?? {},
     now,
-    ...(options.approvalUses !== undefined ? { uses: options.approvalUses } : {}),
+    ...(uses !== undefined ? { uses } : {}),
   });
   gateway = createGateway({
     ...(approvals !== null ? { approvals } : {}),
@@ -129,6 +135,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
   try {
     address = await gateway.listen();
   } catch (err) {
+    await ledger?.close();
     await audit?.close();
     throw err;
   }
@@ -160,6 +167,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     await git?.source.stop();
     approvals?.close();
     await approvals?.idle();
+    await ledger?.close();
     await audit?.close();
   };
   return { ...parts, address, api, close, [Symbol.asyncDispose]: close };

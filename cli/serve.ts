@@ -15,8 +15,10 @@ import {
   remoteApprovalUses,
   type SpendAnswer,
   type SpendRequest,
+  type SpendResult,
 } from '../proxy/decider/approval-uses.js';
 import type { PgwardConfigResolved, SecretRef } from '../schemas/generated/config.js';
+import { openApprovalUses } from './approval-commands.js';
 import { compose } from './compose.js';
 import { primaryRoutes } from './primary-api.js';
 
@@ -179,7 +181,10 @@ async function runPrimary(options: ServeOptions, count: number, log: Logger): Pr
       })
     : null;
   const byIndex = new Map<number, Worker>();
-  const approvalUses = localApprovalUses();
+  // The one ledger of every worker's runs (a worker without an answer refuses).
+  const approvalUses =
+    (await openApprovalUses(options.config, { configDir: options.configDir, log })) ??
+    localApprovalUses();
   const states = new Map<number, { revision: string | null; sessions: number }>();
   let policyData: unknown = null;
   const pulls = new Map<number, (outcome: PullOutcome) => void>();
@@ -243,8 +248,13 @@ async function runPrimary(options: ServeOptions, count: number, log: Logger): Pr
             if (index === 0 && msg.data !== undefined) policyData = msg.data;
             return;
           case 'approval-spend': {
-            const spent = approvalUses.spend(msg.ids, msg.max);
-            worker.send({ type: 'approval-spent', id: msg.id, spent } satisfies PrimaryMessage);
+            const answer = (spent: SpendResult) => {
+              if (worker.isConnected())
+                worker.send({ type: 'approval-spent', id: msg.id, spent } satisfies PrimaryMessage);
+            };
+            const spent = approvalUses.spend(msg.approvals, msg.max);
+            if (spent instanceof Promise) void spent.then(answer);
+            else answer(spent);
             return;
           }
           case 'pulled': {
@@ -282,5 +292,6 @@ async function runPrimary(options: ServeOptions, count: number, log: Logger): Pr
   });
   clearInterval(acceptance);
   await api?.close();
+  await approvalUses.close();
   await audit?.close();
 }

@@ -15,7 +15,12 @@ import {
   type ApprovalDeskOptions,
   createApprovalDesk,
 } from './approval-desk.js';
-import { localApprovalUses, remoteApprovalUses, type SpendRequest } from './approval-uses.js';
+import {
+  localApprovalUses,
+  remoteApprovalUses,
+  type SpendRequest,
+  type SpendResult,
+} from './approval-uses.js';
 import type { JudgeContext, Verdict } from './judge.js';
 
 const SQL = 'DELETE FROM orders WHERE id = 3';
@@ -56,10 +61,23 @@ const verdictOf = (...decisions: Decision[]): Verdict => {
   };
 };
 
-const approved = (id: string) =>
+const WINDOW = { not_before: '2026-11-24T10:00:00Z', expires_at: '2026-11-24T11:00:00Z' };
+
+const approved = (id: string, window: Partial<typeof WINDOW> = WINDOW) =>
   verdictOf(
-    decision({ allow: true, outcome: 'allowed', reasons: [], approval: { required: true, id } }),
+    decision({
+      allow: true,
+      outcome: 'allowed',
+      reasons: [],
+      approval: { required: true, id, ...window },
+    }),
   );
+
+const ref = (id: string) => ({
+  id,
+  notBefore: WINDOW.not_before,
+  expiresAt: WINDOW.expires_at,
+});
 
 const ctx: JudgeContext = {
   identity: { sub: 'svc-ops', groups: ['ops'], issuer: 'static', via: 'password', expiresAt: null },
@@ -234,6 +252,29 @@ describe('approval desk: uses', () => {
     expect(d.review([statement('SELECT 1')], plain, ctx).verdict).toBe(plain);
   });
 
+  it('counts an approval issued again with a new window afresh', () => {
+    const { d } = desk({ maxUses: 1 });
+    const run = (window?: Partial<typeof WINDOW>) =>
+      d.review([statement(SQL)], approved('apr-1', window), ctx).verdict;
+    expect(run().allow).toBe(true);
+    expect(run().allow).toBe(false);
+    // The same statement approved the next day keeps its id (it names identity, database and text).
+    const nextDay = { not_before: '2026-11-25T10:00:00Z', expires_at: '2026-11-25T11:00:00Z' };
+    expect(run(nextDay).allow).toBe(true);
+    expect(run(nextDay)).toMatchObject({ allow: false, denial: { rule: 'approval.max_uses' } });
+    // A policy that gives no window counts by id alone.
+    expect(run({}).allow).toBe(true);
+    expect(run({}).allow).toBe(false);
+  });
+
+  it('counts one run of a request that several of its statements owe to one approval', () => {
+    const { d } = desk({ maxUses: 2 });
+    const both = verdictOf(approved('apr-1').decisions[0]!, approved('apr-1').decisions[0]!);
+    expect(d.review([statement(SQL), statement(SQL)], both, ctx).verdict.allow).toBe(true);
+    expect(d.review([statement(SQL)], approved('apr-1'), ctx).verdict.allow).toBe(true);
+    expect(d.review([statement(SQL)], approved('apr-1'), ctx).verdict.allow).toBe(false);
+  });
+
   it('counts in the ledger it is given: a remote count holds the review, a missing answer refuses', async () => {
     const asked: SpendRequest[] = [];
     const primary = localApprovalUses();
@@ -244,7 +285,7 @@ describe('approval desk: uses', () => {
         remote.answered({
           type: 'approval-spent',
           id: r.id,
-          spent: primary.spend(r.ids, r.max),
+          spent: primary.spend(r.approvals, r.max) as SpendResult,
         }),
       );
     }, 5_000);
@@ -261,11 +302,11 @@ describe('approval desk: uses', () => {
         message: expect.stringMatching(/apr-3 was already used 1 time on this gateway/),
       },
     });
-    expect(asked.map((r) => [r.ids, r.max])).toEqual([
-      [['apr-3'], 1],
-      [['apr-3'], 1],
+    expect(asked.map((r) => [r.approvals, r.max])).toEqual([
+      [[ref('apr-3')], 1],
+      [[ref('apr-3')], 1],
     ]);
-    expect(primary.count('apr-3')).toBe(1);
+    expect(primary.count(ref('apr-3'))).toBe(1);
 
     // SECURITY: no answer (the primary is gone) counts nothing and refuses.
     const silent = remoteApprovalUses(() => undefined, 20);
@@ -283,10 +324,10 @@ describe('approval desk: uses', () => {
 
   it('counts a request atomically: nothing is counted when one of its approvals is spent', () => {
     const ledger = localApprovalUses();
-    expect(ledger.spend(['a'], 1)).toEqual({ ok: true });
-    expect(ledger.spend(['b', 'a'], 1)).toEqual({ ok: false, id: 'a', why: 'used' });
-    expect(ledger.count('b')).toBe(0);
-    expect(ledger.spend(['b'], 1)).toEqual({ ok: true });
+    expect(ledger.spend([ref('a')], 1)).toEqual({ ok: true });
+    expect(ledger.spend([ref('b'), ref('a')], 1)).toEqual({ ok: false, id: 'a', why: 'used' });
+    expect(ledger.count(ref('b'))).toBe(0);
+    expect(ledger.spend([ref('b')], 1)).toEqual({ ok: true });
   });
 
   it('never lets an approval cover bound parameter values', () => {

@@ -135,7 +135,7 @@ export function createApprovalDesk(options: ApprovalDeskOptions): ApprovalDesk {
   const maxTracked = options.maxTracked ?? 10_000;
   const file = options.file ?? fileApprovalRequest;
   const tracked = new Map<string, Tracked>();
-  const uses = options.uses ?? localApprovalUses(maxTracked);
+  const uses = options.uses ?? localApprovalUses({ now: options.now });
   const queue: Tracked[] = [];
   const waiters = new Set<() => void>();
   const idleWaiters: (() => void)[] = [];
@@ -424,7 +424,18 @@ export function createApprovalDesk(options: ApprovalDeskOptions): ApprovalDesk {
     for (const d of verdict.decisions) any ||= d.approval.id !== null;
     if (!any) return verdict;
     const approved = verdict.decisions.flatMap((d, i) =>
-      d.approval.id === null ? [] : [{ id: d.approval.id, statement: statements[i] }],
+      d.approval.id === null
+        ? []
+        : [
+            {
+              ref: {
+                id: d.approval.id,
+                notBefore: d.approval.not_before ?? null,
+                expiresAt: d.approval.expires_at ?? null,
+              },
+              statement: statements[i],
+            },
+          ],
     );
     if (approved.length === 0) return verdict;
     // SECURITY: an approval names an exact text; bound parameter values are not part of it.
@@ -437,8 +448,10 @@ export function createApprovalDesk(options: ApprovalDeskOptions): ApprovalDesk {
     }
     const max = options.maxUses;
     if (max === null) return verdict;
-    const ids = [...new Set(approved.map((a) => a.id))];
-    const spent = uses.spend(ids, max);
+    const spent = uses.spend(
+      approved.map((a) => a.ref),
+      max,
+    );
     return spent instanceof Promise
       ? spent.then((s) => counted(verdict, s, max))
       : counted(verdict, spent, max);

@@ -1,11 +1,33 @@
 // Counts the runs of granted approvals against approvals.max_uses. One ledger serves the whole gateway:
 // in one process it is local; under node:cluster the primary holds it and workers ask it over IPC, so
-// an approval allowed once runs once whichever worker the client reached. Counts live as long as the
-// gateway (a restart starts them again).
+// an approval allowed once runs once whichever worker the client reached. Runs are counted per
+// approval id and window: the same statement approved again later keeps its id but gets a new window,
+// and is counted afresh. With a file (openApprovalLedger) the counts survive a restart.
+
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { toError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+
+/** One approval as a decision names it: its id and, when the policy gives it, its window. */
+export interface ApprovalRef {
+  readonly id: string;
+  readonly notBefore: string | null;
+  readonly expiresAt: string | null;
+}
 
 /**
  * Counted: one run of each approval was added. Otherwise nothing was counted: `id` has already run its
- * `max` times, or (uncounted) the ledger could not be asked.
+ * `max` times, or (uncounted) the ledger could not count it.
  */
 export type SpendResult =
   | { readonly ok: true }
@@ -14,37 +36,348 @@ export type SpendResult =
 const COUNTED: SpendResult = { ok: true };
 
 export interface ApprovalUses {
-  /** Atomically: if every id has run fewer than `max` times, counts one run of each. */
-  spend(ids: readonly string[], max: number): SpendResult | Promise<SpendResult>;
+  /** Atomically: if every approval has run fewer than `max` times, counts one run of each. */
+  spend(approvals: readonly ApprovalRef[], max: number): SpendResult | Promise<SpendResult>;
 }
 
-/** The ledger itself, in memory; the least recently counted approval is forgotten past `maxTracked`. */
-export function localApprovalUses(maxTracked = 10_000): {
-  spend(ids: readonly string[], max: number): SpendResult;
-  count(id: string): number;
-} {
-  const uses = new Map<string, number>();
+/** The ledger in the process that holds the counts. */
+export interface ApprovalLedger extends ApprovalUses {
+  /** Runs counted for the approval (0 when none, or forgotten after its window). */
+  count(approval: ApprovalRef): number;
+  /** Approvals whose runs are held. */
+  readonly size: number;
+  /** Waits for pending writes and releases the file. */
+  close(): Promise<void>;
+}
+
+export interface LedgerOptions {
+  /** Epoch milliseconds. */
+  readonly now?: () => number;
+  /**
+   * Approvals held at most. Runs are forgotten only once their window has passed; past this many live
+   * approvals a new one is not counted, and so not allowed to run (fail closed).
+   */
+  readonly maxTracked?: number;
+}
+
+/** A window's runs are kept this long past its end, for a clock stepped back. */
+export const KEEP_PAST_WINDOW_MS = 24 * 3_600_000;
+/** Expired windows are looked for at most this often. */
+const PRUNE_EVERY_MS = 60_000;
+const DEFAULT_MAX_TRACKED = 100_000;
+
+interface Entry {
+  readonly ref: ApprovalRef;
+  runs: number;
+  /** Epoch ms from which the runs may be forgotten (Infinity without a window). */
+  readonly forgetAt: number;
+}
+
+const keyOf = (a: ApprovalRef): string =>
+  `${a.id}\u0000${a.notBefore ?? ''}\u0000${a.expiresAt ?? ''}`;
+
+function forgetAtOf(a: ApprovalRef): number {
+  if (a.expiresAt === null) return Number.POSITIVE_INFINITY;
+  const end = Date.parse(a.expiresAt);
+  // SECURITY: an end that does not parse is never reached: its runs are never forgotten.
+  return Number.isNaN(end) ? Number.POSITIVE_INFINITY : end + KEEP_PAST_WINDOW_MS;
+}
+
+/** Where a ledger keeps its counts: one line per counted run, the approval's new total. */
+interface Store {
+  append(lines: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The counts, in memory; with a store, every counted run is written before it is answered. */
+class Ledger implements ApprovalLedger {
+  readonly #entries = new Map<string, Entry>();
+  readonly #now: () => number;
+  readonly #maxTracked: number;
+  #prunedAt = Number.NEGATIVE_INFINITY;
+  /** Why nothing can be counted (the file could not be read or locked); null when usable. */
+  #broken: string | null = null;
+  #store: Store | null = null;
+  /** Releases what the ledger holds besides its store (the lock of its file). */
+  #release: (() => Promise<void>) | null = null;
+
+  constructor(options: LedgerOptions) {
+    this.#now = options.now ?? Date.now;
+    this.#maxTracked = options.maxTracked ?? DEFAULT_MAX_TRACKED;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  count(approval: ApprovalRef): number {
+    return this.#entries.get(keyOf(approval))?.runs ?? 0;
+  }
+
+  spend(requested: readonly ApprovalRef[], max: number): SpendResult | Promise<SpendResult> {
+    const first = requested[0]?.id ?? '';
+    if (this.#broken !== null) return { ok: false, id: first, why: 'uncounted' };
+    // One run of a request counts once per approval, however many of its statements it allowed.
+    const approvals = [...new Map(requested.map((a) => [keyOf(a), a])).values()];
+    const spent = approvals.find((a) => this.count(a) >= max);
+    if (spent !== undefined) return { ok: false, id: spent.id, why: 'used' };
+    const fresh = approvals.filter((a) => !this.#entries.has(keyOf(a))).length;
+    if (fresh > 0 && this.#entries.size + fresh > this.#maxTracked) {
+      this.#prune(true);
+      if (this.#entries.size + fresh > this.#maxTracked)
+        return { ok: false, id: first, why: 'uncounted' };
+    } else {
+      this.#prune(false);
+    }
+    const lines: string[] = [];
+    for (const a of approvals) {
+      const entry = this.#hold(a, this.count(a) + 1);
+      lines.push(lineOf(entry));
+    }
+    const store = this.#store;
+    if (store === null) return COUNTED;
+    // SECURITY: the run is counted in memory before it is written, so a failed write over-counts and
+    // refuses; the statement runs only once its count is on disk.
+    return store.append(lines.join('')).then(
+      () => COUNTED,
+      () => ({ ok: false, id: first, why: 'uncounted' }) as const,
+    );
+  }
+
+  /** Sets the runs of `a` (the larger count wins: the file holds each approval's totals in order). */
+  #hold(a: ApprovalRef, runs: number): Entry {
+    const key = keyOf(a);
+    const held = this.#entries.get(key);
+    if (held !== undefined) {
+      held.runs = Math.max(held.runs, runs);
+      return held;
+    }
+    const entry: Entry = { ref: a, runs, forgetAt: forgetAtOf(a) };
+    this.#entries.set(key, entry);
+    return entry;
+  }
+
+  #prune(force: boolean): void {
+    const now = this.#now();
+    if (!force && now - this.#prunedAt < PRUNE_EVERY_MS) return;
+    this.#prunedAt = now;
+    for (const [key, entry] of this.#entries) if (entry.forgetAt <= now) this.#entries.delete(key);
+  }
+
+  /**
+   * Loads the lines of a ledger file: the problem when one is not a ledger line, 'torn' when only
+   * the last line was cut short (a write the crash interrupted, whose run was never answered).
+   */
+  load(text: string): { readonly problem: string } | { readonly torn: boolean } {
+    const lines = text.split('\n');
+    const last = lines.pop() ?? '';
+    for (const [i, line] of lines.entries()) {
+      if (line.trim() === '') continue;
+      const parsed = parseLine(line);
+      if (parsed === null) return { problem: `line ${i + 1} is not a ledger line` };
+      this.#hold(parsed.ref, parsed.runs);
+    }
+    if (last.trim() === '') return { torn: false };
+    const parsed = parseLine(last);
+    if (parsed === null) return { torn: true };
+    // Complete but for its newline: the run was written, and may have been answered.
+    this.#hold(parsed.ref, parsed.runs);
+    return { torn: false };
+  }
+
+  /** The live entries as ledger lines (expired windows dropped). */
+  compacted(): string {
+    this.#prune(true);
+    return [...this.#entries.values()].map(lineOf).join('');
+  }
+
+  attach(store: Store): void {
+    this.#store = store;
+  }
+
+  fail(why: string): void {
+    this.#broken = why;
+  }
+
+  releaseWith(release: () => Promise<void>): void {
+    this.#release = release;
+  }
+
+  async close(): Promise<void> {
+    const store = this.#store;
+    const release = this.#release;
+    this.#store = null;
+    this.#release = null;
+    this.#broken ??= 'the ledger is closed';
+    await store?.close();
+    await release?.();
+  }
+}
+
+function lineOf(e: Entry): string {
+  return `${JSON.stringify({
+    id: e.ref.id,
+    not_before: e.ref.notBefore,
+    expires_at: e.ref.expiresAt,
+    runs: e.runs,
+  })}\n`;
+}
+
+function parseLine(line: string): { ref: ApprovalRef; runs: number } | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const { id, not_before, expires_at, runs } = v as Record<string, unknown>;
+  const optional = (x: unknown) => x === null || typeof x === 'string';
+  if (typeof id !== 'string' || id === '' || !optional(not_before) || !optional(expires_at))
+    return null;
+  if (typeof runs !== 'number' || !Number.isSafeInteger(runs) || runs < 1) return null;
   return {
-    spend(ids, max) {
-      const spent = ids.find((id) => (uses.get(id) ?? 0) >= max);
-      if (spent !== undefined) return { ok: false, id: spent, why: 'used' };
-      for (const id of ids) {
-        const n = (uses.get(id) ?? 0) + 1;
-        uses.delete(id);
-        if (uses.size >= maxTracked) uses.delete(uses.keys().next().value!);
-        uses.set(id, n);
-      }
-      return COUNTED;
-    },
-    count: (id) => uses.get(id) ?? 0,
+    ref: { id, notBefore: not_before as string | null, expiresAt: expires_at as string | null },
+    runs,
   };
+}
+
+/** A ledger in memory: counts live as long as the process. */
+export function localApprovalUses(options: LedgerOptions = {}): ApprovalLedger {
+  return new Ledger(options);
+}
+
+export interface OpenLedgerOptions extends LedgerOptions {
+  /** The ledger file; `<file>.lock` keeps a second gateway process from using it at the same time. */
+  readonly file: string;
+  readonly log: Logger;
+}
+
+/**
+ * The ledger kept in `file`, counts loaded. Never throws: a file that cannot be read, parsed, written
+ * or locked leaves a ledger that counts nothing, so every run of an approval under max_uses is
+ * refused (fail closed) while other statements are served; the reason is logged as an error.
+ */
+export async function openApprovalLedger(options: OpenLedgerOptions): Promise<ApprovalLedger> {
+  const { file, log } = options;
+  const ledger = new Ledger(options);
+  const broken = (why: string): ApprovalLedger => {
+    const message = `approval uses ledger ${file}: ${why}; approvals are refused while approvals.max_uses is set`;
+    log.error(message, { code: 'PGW_APPROVAL_LEDGER_UNAVAILABLE', file });
+    ledger.fail(message);
+    return ledger;
+  };
+  const lockFile = `${file}.lock`;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const holder = takeLock(lockFile);
+    if (holder !== null) return broken(`in use by process ${holder} (${lockFile})`);
+    ledger.releaseWith(async () => {
+      heldLocks.delete(lockFile);
+      await unlink(lockFile).catch(() => undefined);
+    });
+  } catch (err) {
+    return broken(`cannot be locked: ${toError(err).message}`);
+  }
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      return broken(`cannot be read: ${toError(err).message}`);
+  }
+  // SECURITY: a damaged file is left as it is for an operator to look at, and nothing is counted.
+  const loaded = ledger.load(text);
+  if ('problem' in loaded) return broken(`${loaded.problem}; fix or remove the file`);
+  if (loaded.torn) log.warn('approval uses ledger: dropped a last line cut short', { file });
+  try {
+    // Rewritten with one line per live approval, then appended to.
+    const next = `${file}.next`;
+    const fd = openSync(next, 'w', 0o600);
+    try {
+      writeSync(fd, ledger.compacted());
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(next, file);
+    const dir = openSync(path.dirname(file), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+    const handle = await open(file, 'a', 0o600);
+    let tail: Promise<void> = Promise.resolve();
+    ledger.attach({
+      append(lines) {
+        const written = tail.then(async () => {
+          await handle.write(lines);
+          await handle.datasync();
+        });
+        tail = written.catch((err) => {
+          log.error('approval uses ledger: a count was not written; that approval is refused', {
+            code: 'PGW_APPROVAL_LEDGER_WRITE',
+            file,
+            error: toError(err).message,
+          });
+        });
+        return written;
+      },
+      async close() {
+        await tail;
+        await handle.close();
+      },
+    });
+  } catch (err) {
+    return broken(`cannot be written: ${toError(err).message}`);
+  }
+  log.info('approval uses ledger open', { file, approvals: ledger.size });
+  return ledger;
+}
+
+/** Lock files this process holds (its own pid in a lock file it does not hold is a past process's). */
+const heldLocks = new Set<string>();
+
+/** Takes `lockFile` for this process; the pid of a live process holding it, or null once taken. */
+function takeLock(lockFile: string): number | null {
+  if (heldLocks.has(lockFile)) return process.pid;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockFile, 'wx', 0o600);
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      heldLocks.add(lockFile);
+      return null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
+    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && alive(holder))
+      return holder;
+    // Left by a process that is gone (or by an earlier one under this pid): taken over.
+    renameSync(lockFile, `${lockFile}.stale`);
+  }
+  throw new Error(`${lockFile} could not be created`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A worker's request to the primary's ledger, and its answer. */
 export interface SpendRequest {
   readonly type: 'approval-spend';
   readonly id: number;
-  readonly ids: readonly string[];
+  readonly approvals: readonly ApprovalRef[];
   readonly max: number;
 }
 export interface SpendAnswer {
@@ -67,15 +400,15 @@ export function remoteApprovalUses(
   >();
   let next = 0;
   return {
-    spend(ids, max) {
+    spend(approvals, max) {
       const id = ++next;
       return new Promise<SpendResult>((resolve) => {
         const timer = setTimeout(() => {
           waiting.delete(id);
-          resolve({ ok: false, id: ids[0] ?? '', why: 'uncounted' });
+          resolve({ ok: false, id: approvals[0]?.id ?? '', why: 'uncounted' });
         }, timeoutMs);
         waiting.set(id, { resolve, timer });
-        send({ type: 'approval-spend', id, ids, max });
+        send({ type: 'approval-spend', id, approvals, max });
       });
     },
     answered(answer) {

@@ -398,9 +398,13 @@ export interface PgwardConfig {
      */
     wait_ms?: number;
     /**
-     * Runs one approval allows across the gateway (all its workers); later runs are refused (rule approval.max_uses). Counts start again when the gateway restarts. Unset: unlimited inside the window.
+     * Runs one approval allows across the gateway (all its workers); later runs are refused (rule approval.max_uses). Counted per approval and window in uses_path, so counts survive a restart and an approval issued again with a new window starts from zero. Unset: unlimited inside the window.
      */
     max_uses?: number;
+    /**
+     * File holding the runs counted against max_uses, relative to the config file; one gateway process (the primary, under workers) holds it, locked by <uses_path>.lock. Runs are forgotten a day after their approval's window ends. A file that cannot be read or written refuses every approved statement while max_uses is set.
+     */
+    uses_path?: string;
     /**
      * Upper bound of one git command while filing a request.
      */
@@ -816,9 +820,13 @@ export interface PgwardConfigResolved {
      */
     wait_ms: number;
     /**
-     * Runs one approval allows across the gateway (all its workers); later runs are refused (rule approval.max_uses). Counts start again when the gateway restarts. Unset: unlimited inside the window.
+     * Runs one approval allows across the gateway (all its workers); later runs are refused (rule approval.max_uses). Counted per approval and window in uses_path, so counts survive a restart and an approval issued again with a new window starts from zero. Unset: unlimited inside the window.
      */
     max_uses?: number;
+    /**
+     * File holding the runs counted against max_uses, relative to the config file; one gateway process (the primary, under workers) holds it, locked by <uses_path>.lock. Runs are forgotten a day after their approval's window ends. A file that cannot be read or written refuses every approved statement while max_uses is set.
+     */
+    uses_path: string;
     /**
      * Upper bound of one git command while filing a request.
      */

@@ -10,7 +10,11 @@ import pg from 'pg';
 import { createApi } from '../../api/create-api.js';
 import { toStatementRecords } from '../../audit/map.js';
 import type { UnsealedStatementRecord } from '../../audit/record.js';
-import { wireApprovalDesk, wireApprovalsApi } from '../../cli/approval-commands.js';
+import {
+  openApprovalUses,
+  wireApprovalDesk,
+  wireApprovalsApi,
+} from '../../cli/approval-commands.js';
 import { loadConfig } from '../../cli/config.js';
 import { wireGitPolicy } from '../../cli/policy-repo-commands.js';
 import { createLogger } from '../../lib/log.js';
@@ -189,7 +193,12 @@ export function approvalGatewayConfig(
           poll_ms: 3_600_000,
         },
       },
-      approvals: { repo: ws.remote, ...approvals },
+      // Each gateway counts approval runs in its own file unless the test names one.
+      approvals: {
+        repo: ws.remote,
+        uses_path: `uses-${Math.random().toString(36).slice(2)}.jsonl`,
+        ...approvals,
+      },
     },
   });
   const env = gatewayEnv(info, { env: { [envName(OPS_B.name)]: OPS_B.password, ...extraEnv } });
@@ -218,7 +227,9 @@ export async function startApprovalGateway(
     log,
   });
   if (git === null) throw new Error('policy.git did not wire');
+  const uses = await openApprovalUses(loaded.config, { configDir: ws.root, log, now });
   const desk = wireApprovalDesk(loaded.config, {
+    ...(uses !== null ? { uses } : {}),
     secret: loaded.secret,
     configDir: ws.root,
     log,
@@ -284,6 +295,7 @@ export async function startApprovalGateway(
       await desk.idle();
       await git.source.stop();
       await gateway.shutdown(0);
+      await uses?.close();
     },
   };
 }

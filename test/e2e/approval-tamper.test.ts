@@ -150,7 +150,7 @@ describe('approvals that must never allow', () => {
     expect(await world.orderIds()).toEqual([1, 2, 3, 4, 6, 7, 8, 9, 10]);
   }, 300_000);
 
-  it('an approval for another identity lets only that identity run it, max_uses times per gateway', async () => {
+  it('an approval for another identity lets only that identity run it, max_uses times per gateway, across restarts', async () => {
     const sql = 'DELETE FROM orders WHERE id = 7';
     const approval = await approveOnMain(sql, 'approve a delete for svc-ops-b');
     expect(await gw.pull()).toBe('swapped');
@@ -159,34 +159,49 @@ describe('approvals that must never allow', () => {
     expect(requestIdOf(ops)).toBe(approvalRequestId('svc-ops', DB, sha256Hex(sql)));
     expect(await world.orderIds()).toContain(7);
     // On a gateway with max_uses 1 it runs once; then that gateway refuses it, naming the limit.
-    await using once = await startApprovalGateway(world, { max_uses: 1 });
-    expect(await run(once, 'opsB', sql)).toBe(1);
-    expect(await world.orderIds()).not.toContain(7);
-    expect(await run(once, 'opsB', sql)).toEqual(
-      expect.objectContaining({
-        code: '42501',
-        message: expect.stringMatching(
-          new RegExp(
-            `approval ${approval.id} was already used 1 time .*\\(rule approval\\.max_uses\\)`,
-          ),
+    const limit = { max_uses: 1, uses_path: 'approval-uses-once.jsonl' };
+    const usedUp = expect.objectContaining({
+      code: '42501',
+      message: expect.stringMatching(
+        new RegExp(
+          `approval ${approval.id} was already used 1 time .*\\(rule approval\\.max_uses\\)`,
         ),
-      }),
-    );
-    expect(once.records.at(-1)).toMatchObject({ outcome: 'blocked', approval_id: approval.id });
+      ),
+    });
+    const once = await startApprovalGateway(world, limit);
+    try {
+      expect(await run(once, 'opsB', sql)).toBe(1);
+      expect(await world.orderIds()).not.toContain(7);
+      expect(await run(once, 'opsB', sql)).toEqual(usedUp);
+      expect(once.records.at(-1)).toMatchObject({ outcome: 'blocked', approval_id: approval.id });
+    } finally {
+      await once[Symbol.asyncDispose]();
+    }
+    // SECURITY: a restart does not give the approval its runs back.
+    await using restarted = await startApprovalGateway(world, limit);
+    expect(await restarted.pull()).toBe('unchanged');
+    expect(await run(restarted, 'opsB', sql)).toEqual(usedUp);
     // Uses are counted per gateway: the other one still runs it inside the window.
     expect(await run(gw, 'opsB', sql)).toBe(0);
   }, 300_000);
 
-  it('max_uses counts the runs of every worker of a cluster, not of each', async () => {
+  it('max_uses counts the runs of every worker of a cluster, not of each, and across a restart', async () => {
     const sql = 'DELETE FROM orders WHERE id = 9';
     const approval = await approveOnMain(sql, 'approve a delete for svc-ops-b, once');
-    const { doc, env } = approvalGatewayConfig(world, { max_uses: 1 });
+    const { doc, env } = approvalGatewayConfig(world, {
+      max_uses: 1,
+      uses_path: path.join(world.ws.root, 'cluster-approval-uses.jsonl'),
+    });
     // The CLI harness merges over a pass-through document: policy is switched back on.
     const policy = { ...(doc.policy as object), disabled: false };
-    await using cluster = await startCliGateway(info, {
-      config: { ...doc, policy, workers: 2 },
-      env,
-    });
+    const config = { ...doc, policy, workers: 2 };
+    const usedUp = {
+      code: '42501',
+      message: expect.stringMatching(
+        new RegExp(`approval ${approval.id} was already used 1 time .*approval\\.max_uses`),
+      ),
+    };
+    const cluster = await startCliGateway(info, { config, env });
     expect((await cluster.waitForLog((r) => r.msg === 'listening')).workers).toBe(2);
     // One session on each worker (the worker index is in bits 22..29 of the key the client sees).
     const byWorker = new Map<number, pg.Client>();
@@ -208,15 +223,26 @@ describe('approvals that must never allow', () => {
       expect([...byWorker.keys()].sort()).toEqual([0, 1]);
       expect((await byWorker.get(0)!.query(sql)).rowCount).toBe(1);
       // SECURITY: the other worker must not run it again: the one allowed run is spent.
-      await expect(byWorker.get(1)!.query(sql)).rejects.toMatchObject({
-        code: '42501',
-        message: expect.stringMatching(
-          new RegExp(`approval ${approval.id} was already used 1 time .*approval\\.max_uses`),
-        ),
-      });
+      await expect(byWorker.get(1)!.query(sql)).rejects.toMatchObject(usedUp);
       await expect(byWorker.get(0)!.query(sql)).rejects.toMatchObject({ code: '42501' });
     } finally {
       await Promise.all(opened.map((c) => c.end()));
+      await cluster[Symbol.asyncDispose]();
+    }
+    // SECURITY: the gateway restarted (a new primary and workers) still counts the run.
+    await using again = await startCliGateway(info, { config, env });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: again.port,
+      user: OPS_B.name,
+      password: OPS_B.password,
+      database: DB,
+    });
+    await client.connect();
+    try {
+      await expect(client.query(sql)).rejects.toMatchObject(usedUp);
+    } finally {
+      await client.end();
     }
   }, 300_000);
 
