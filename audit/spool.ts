@@ -13,10 +13,10 @@ import {
   readFileSync,
   readSync,
   unlinkSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
+import { releasePidLock, syncDir, takePidLock } from '../lib/pid-lock.js';
 import { sessionLine, statementLine } from './encode.js';
 import type { AuditRows, SessionRecord, StatementRecord } from './record.js';
 import { bytesOf, lines } from './row-queue.js';
@@ -85,41 +85,12 @@ export class SpoolLockedError extends Error {
   override readonly name = 'SpoolLockedError';
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Spool directories open in this process (the pid lock cannot tell two owners in one process). */
-const openDirs = new Set<string>();
-
 function lock(dir: string): string {
   const file = path.join(dir, 'lock');
-  if (openDirs.has(path.resolve(dir))) throw new SpoolLockedError(`spool ${dir} is already open`);
-  try {
-    const owner = Number(readFileSync(file, 'utf8'));
-    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner))
-      throw new SpoolLockedError(`spool ${dir} is in use by process ${owner}`);
-  } catch (err) {
-    if (err instanceof SpoolLockedError) throw err;
-  }
-  writeFileSync(file, String(process.pid));
-  openDirs.add(path.resolve(dir));
+  const holder = takePidLock(file);
+  if (holder === process.pid) throw new SpoolLockedError(`spool ${dir} is already open`);
+  if (holder !== null) throw new SpoolLockedError(`spool ${dir} is in use by process ${holder}`);
   return file;
-}
-
-/** Makes a new segment's directory entry durable (an fsync of the file alone does not). */
-function syncDir(dir: string): void {
-  const handle = openSync(dir, 'r');
-  try {
-    fsyncSync(handle);
-  } finally {
-    closeSync(handle);
-  }
 }
 
 export function openSpool(options: SpoolOptions): Spool {
@@ -255,12 +226,7 @@ export function openSpool(options: SpoolOptions): Spool {
     close() {
       if (fd !== null) closeSync(fd);
       fd = null;
-      openDirs.delete(path.resolve(dir));
-      try {
-        if (Number(readFileSync(lockFile, 'utf8')) === process.pid) unlinkSync(lockFile);
-      } catch {
-        // Already gone.
-      }
+      releasePidLock(lockFile);
     },
   };
 }

@@ -6,21 +6,12 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PgwardError } from '../../lib/errors.js';
+import { processAlive } from '../../lib/pid-lock.js';
 
 const MARKER = '.pgward-demo';
 /** Kept across starts: content-addressed, so reusing it changes nothing but the start-up time. */
 export const CACHE_DIR = 'cache';
 const PID_FILE = 'demo.pid';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export interface StateDir {
   readonly path: string;
@@ -46,7 +37,7 @@ export async function claimStateDir(dir: string): Promise<StateDir> {
       await readFile(path.join(root, PID_FILE), 'utf8').catch(() => ''),
       10,
     );
-    if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) {
+    if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) {
       throw new PgwardError(
         'PGW_CONFIG_INVALID',
         `a pgward demo (pid ${pid}) is running with ${root}; stop it or choose another --state-dir`,

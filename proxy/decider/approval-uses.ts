@@ -13,10 +13,11 @@ import {
   renameSync,
   writeSync,
 } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { toError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { releasePidLock, syncDir, takePidLock } from '../../lib/pid-lock.js';
 
 /** One approval as a decision names it: its id and, when the policy gives it, its window. */
 export interface ApprovalRef {
@@ -99,7 +100,7 @@ class Ledger implements ApprovalLedger {
   #broken: string | null = null;
   #store: Store | null = null;
   /** Releases what the ledger holds besides its store (the lock of its file). */
-  #release: (() => Promise<void>) | null = null;
+  #release: (() => void) | null = null;
 
   constructor(options: LedgerOptions) {
     this.#now = options.now ?? Date.now;
@@ -199,7 +200,7 @@ class Ledger implements ApprovalLedger {
     this.#broken = why;
   }
 
-  releaseWith(release: () => Promise<void>): void {
+  releaseWith(release: () => void): void {
     this.#release = release;
   }
 
@@ -210,7 +211,7 @@ class Ledger implements ApprovalLedger {
     this.#release = null;
     this.#broken ??= 'the ledger is closed';
     await store?.close();
-    await release?.();
+    release?.();
   }
 }
 
@@ -270,12 +271,9 @@ export async function openApprovalLedger(options: OpenLedgerOptions): Promise<Ap
   const lockFile = `${file}.lock`;
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    const holder = takeLock(lockFile);
+    const holder = takePidLock(lockFile);
     if (holder !== null) return broken(`in use by process ${holder} (${lockFile})`);
-    ledger.releaseWith(async () => {
-      heldLocks.delete(lockFile);
-      await unlink(lockFile).catch(() => undefined);
-    });
+    ledger.releaseWith(() => releasePidLock(lockFile));
   } catch (err) {
     return broken(`cannot be locked: ${toError(err).message}`);
   }
@@ -301,12 +299,7 @@ export async function openApprovalLedger(options: OpenLedgerOptions): Promise<Ap
       closeSync(fd);
     }
     renameSync(next, file);
-    const dir = openSync(path.dirname(file), 'r');
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
+    syncDir(path.dirname(file));
     const handle = await open(file, 'a', 0o600);
     let tail: Promise<void> = Promise.resolve();
     ledger.attach({
@@ -334,43 +327,6 @@ export async function openApprovalLedger(options: OpenLedgerOptions): Promise<Ap
   }
   log.info('approval uses ledger open', { file, approvals: ledger.size });
   return ledger;
-}
-
-/** Lock files this process holds (its own pid in a lock file it does not hold is a past process's). */
-const heldLocks = new Set<string>();
-
-/** Takes `lockFile` for this process; the pid of a live process holding it, or null once taken. */
-function takeLock(lockFile: string): number | null {
-  if (heldLocks.has(lockFile)) return process.pid;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockFile, 'wx', 0o600);
-      try {
-        writeSync(fd, `${process.pid}\n`);
-      } finally {
-        closeSync(fd);
-      }
-      heldLocks.add(lockFile);
-      return null;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
-    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && alive(holder))
-      return holder;
-    // Left by a process that is gone (or by an earlier one under this pid): taken over.
-    renameSync(lockFile, `${lockFile}.stale`);
-  }
-  throw new Error(`${lockFile} could not be created`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** A worker's request to the primary's ledger, and its answer. */
