@@ -61,6 +61,18 @@ async function closeAll(): Promise<void> {
   for (const l of open.splice(0)) await l.close();
 }
 
+/** The ledger counts nothing, and the log says why (an error naming `why`). */
+function expectUnavailable(l: ApprovalLedger, why: RegExp | string): void {
+  expect(l.spend([A], 5)).toEqual({ ok: false, id: A.id, why: 'uncounted' });
+  expect(lines).toContainEqual(
+    expect.objectContaining({
+      level: 'error',
+      code: 'PGW_APPROVAL_LEDGER_UNAVAILABLE',
+      msg: typeof why === 'string' ? expect.stringContaining(why) : expect.stringMatching(why),
+    }),
+  );
+}
+
 const fileLines = async () =>
   (await readFile(file, 'utf8'))
     .split('\n')
@@ -137,15 +149,7 @@ describe('approval uses ledger in a file', () => {
     await mkdir(path.dirname(file), { recursive: true });
     const damaged = `{"id":"apr-aaaa","not_before":null,"expires_at":null,"runs":1}\n{"id":"apr-aaaa","runs":-4}\n{"id":"apr-bbbb","not_before":null,"expires_at":null,"runs":1}\n`;
     await writeFile(file, damaged);
-    const l = await ledger();
-    expect(l.spend([A], 5)).toEqual({ ok: false, id: A.id, why: 'uncounted' });
-    expect(lines).toContainEqual(
-      expect.objectContaining({
-        level: 'error',
-        code: 'PGW_APPROVAL_LEDGER_UNAVAILABLE',
-        msg: expect.stringMatching(/line 2 is not a ledger line; fix or remove the file/),
-      }),
-    );
+    expectUnavailable(await ledger(), /line 2 is not a ledger line; fix or remove the file/);
     expect(await readFile(file, 'utf8')).toBe(damaged);
   });
 
@@ -173,15 +177,7 @@ describe('approval uses ledger in a file', () => {
 
   it('counts nothing when the file cannot be created', async () => {
     await mkdir(file, { recursive: true });
-    const l = await ledger();
-    expect(l.spend([A], 5)).toEqual({ ok: false, id: A.id, why: 'uncounted' });
-    expect(lines).toContainEqual(
-      expect.objectContaining({
-        level: 'error',
-        code: 'PGW_APPROVAL_LEDGER_UNAVAILABLE',
-        msg: expect.stringContaining(file),
-      }),
-    );
+    expectUnavailable(await ledger(), file);
   });
 
   it('refuses a run after it is closed', async () => {
