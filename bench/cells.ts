@@ -85,6 +85,25 @@ export function runsOn(cell: Cell, target: string, quick: boolean): boolean {
   return (!quick || cell.quick) && (names === undefined || names.includes(target));
 }
 
+/**
+ * The pgbench workloads and protocols `target` is measured with (each once, in grid order): what its
+ * warm-up runs before the first round, so that no cell measures a gateway still compiling the code
+ * of a protocol it has not served yet.
+ */
+export function warmups(
+  cells: readonly Cell[],
+  target: string,
+  quick: boolean,
+): { readonly workload: Workload; readonly mode: QueryMode }[] {
+  const seen = new Map<string, { workload: Workload; mode: QueryMode }>();
+  for (const cell of cells) {
+    if (cell.kind !== 'pgbench' || !runsOn(cell, target, quick)) continue;
+    const key = `${cell.workload}_${cell.mode}`;
+    if (!seen.has(key)) seen.set(key, { workload: cell.workload, mode: cell.mode });
+  }
+  return [...seen.values()];
+}
+
 export function describeCell(cell: Cell, seconds: number): string {
   switch (cell.kind) {
     case 'pgbench':

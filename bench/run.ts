@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startPostgres } from '../test/harness/postgres.js';
 import { type BulkSample, runBulk } from './bulk.js';
-import { assertNever, CELLS, type Cell, runsOn } from './cells.js';
+import { assertNever, CELLS, type Cell, runsOn, warmups } from './cells.js';
 import { processTreeTicks, TICKS_PER_SECOND } from './cpu.js';
 import { measureIdleRss } from './idle.js';
 import { createPeopleTables, PEOPLE_ROWS, peakRssDuring } from './mask.js';
@@ -36,7 +36,8 @@ import { type BenchContext, type RunningTarget, TARGETS, upstreamEndpoint } from
 
 const DATABASE = 'bench';
 const SCALE = 10; // 1,000,000 pgbench_accounts rows: also the bulk-read table
-const WARMUP_SECONDS = 2;
+/** Seconds of warm-up per workload and protocol a target is measured with. */
+const WARMUP_SECONDS = 6;
 
 const { values: argv } = parseArgs({
   options: {
@@ -165,14 +166,13 @@ async function main(): Promise<void> {
     log(`target ${spec.name} on port ${target.endpoint.port}`);
   }
   for (const t of targets) {
-    checkInterrupt();
-    // Warms pgward's JIT, PgBouncer's pool and the buffer cache before anything is recorded.
-    await runPgbench(t.endpoint, {
-      workload: 'S',
-      mode: 'simple',
-      clients: 8,
-      seconds: WARMUP_SECONDS,
-    });
+    // Warms pgward's JIT, PgBouncer's pool and the buffer cache before anything is recorded: every
+    // workload and protocol the target is measured with (a fresh policy gateway needs several
+    // seconds of a protocol before its CPU per transaction settles).
+    for (const { workload, mode } of warmups(cells, t.name, quick)) {
+      checkInterrupt();
+      await runPgbench(t.endpoint, { workload, mode, clients: 8, seconds: WARMUP_SECONDS });
+    }
   }
 
   const results = new Results();
