@@ -190,10 +190,19 @@ describe('approval uses ledger in a file', () => {
 describe('approval uses ledger in memory', () => {
   it('never forgets a live window to make room: past its bound a new approval is refused', () => {
     let now = Date.parse('2026-11-24T10:30:00Z');
-    const l = localApprovalUses({ maxTracked: 2, now: () => now });
+    const log = createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line)) });
+    const l = localApprovalUses({ maxTracked: 2, now: () => now, log });
     expect(l.spend([A], 1)).toEqual({ ok: true });
     expect(l.spend([A_LATER], 1)).toEqual({ ok: true });
     expect(l.spend([B], 1)).toEqual({ ok: false, id: B.id, why: 'uncounted' });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        code: 'PGW_APPROVAL_LEDGER_UNAVAILABLE',
+        msg: expect.stringMatching(/ledger full/),
+        approval_id: B.id,
+      }),
+    );
     expect(l.count(A)).toBe(1);
     // Once A's window is over (and a day more), its room is free again.
     now = END_OF_A + KEEP_PAST_WINDOW_MS;

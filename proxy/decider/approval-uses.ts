@@ -59,6 +59,8 @@ export interface LedgerOptions {
    * approvals a new one is not counted, and so not allowed to run (fail closed).
    */
   readonly maxTracked?: number;
+  /** Told when an approval is refused because the ledger is full. */
+  readonly log?: Logger;
 }
 
 /** A window's runs are kept this long past its end, for a clock stepped back. */
@@ -95,6 +97,7 @@ class Ledger implements ApprovalLedger {
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;
   readonly #maxTracked: number;
+  readonly #log: Logger | null;
   #prunedAt = Number.NEGATIVE_INFINITY;
   /** Why nothing can be counted (the file could not be read or locked); null when usable. */
   #broken: string | null = null;
@@ -105,6 +108,7 @@ class Ledger implements ApprovalLedger {
   constructor(options: LedgerOptions) {
     this.#now = options.now ?? Date.now;
     this.#maxTracked = options.maxTracked ?? DEFAULT_MAX_TRACKED;
+    this.#log = options.log ?? null;
   }
 
   get size(): number {
@@ -125,8 +129,17 @@ class Ledger implements ApprovalLedger {
     const fresh = approvals.filter((a) => !this.#entries.has(keyOf(a))).length;
     if (fresh > 0 && this.#entries.size + fresh > this.#maxTracked) {
       this.#prune(true);
-      if (this.#entries.size + fresh > this.#maxTracked)
+      if (this.#entries.size + fresh > this.#maxTracked) {
+        this.#log?.error(
+          'approval uses ledger full: a new approval is refused until a window ends',
+          {
+            code: 'PGW_APPROVAL_LEDGER_UNAVAILABLE',
+            approvals: this.#entries.size,
+            approval_id: first,
+          },
+        );
         return { ok: false, id: first, why: 'uncounted' };
+      }
     } else {
       this.#prune(false);
     }
@@ -166,8 +179,8 @@ class Ledger implements ApprovalLedger {
   }
 
   /**
-   * Loads the lines of a ledger file: the problem when one is not a ledger line, 'torn' when only
-   * the last line was cut short (a write the crash interrupted, whose run was never answered).
+   * Loads the lines of a ledger file: the problem when one is not a ledger line; torn when only the
+   * last line was cut short (a write a crash interrupted, whose run was never answered).
    */
   load(text: string): { readonly problem: string } | { readonly torn: boolean } {
     const lines = text.split('\n');
