@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '../lib/log.js';
 import { readyBanner } from './demo/banner.js';
-import { type RunningDemo, startDemo } from './demo/run-demo.js';
+import type { RunningDemo } from './demo/run-demo.js';
 
 export const DEMO_USAGE = `  demo [--state-dir .pgward/demo] [--ports 0] [--log-level warn]
                             the whole story on this machine: two shop databases, an IdP, a policy
@@ -80,6 +80,8 @@ export async function demoCommand(
   );
   let demo: RunningDemo;
   try {
+    // Loaded here, not with the CLI: the demo's IdP and databases are for this command only.
+    const { startDemo } = await import('./demo/run-demo.js');
     demo = await startDemo({
       stateDir: values['state-dir'] ?? env.PGWARD_DEMO_STATE_DIR ?? '.pgward/demo',
       ports: ports === '0' ? 'ephemeral' : 'default',
