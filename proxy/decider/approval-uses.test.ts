@@ -3,12 +3,13 @@
 // approved statement is refused) without throwing.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/log.js';
 import {
+  type AppendHandle,
   type ApprovalLedger,
   type ApprovalRef,
   KEEP_PAST_WINDOW_MS,
@@ -33,7 +34,7 @@ let dir: string;
 let file: string;
 let lines: Record<string, unknown>[];
 let clock: number;
-const open: ApprovalLedger[] = [];
+const opened: ApprovalLedger[] = [];
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'pgward-uses-'));
@@ -43,7 +44,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const l of open.splice(0)) await l.close();
+  for (const l of opened.splice(0)) await l.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -53,12 +54,12 @@ async function ledger(): Promise<ApprovalLedger> {
     now: () => clock,
     log: createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line)) }),
   });
-  open.push(l);
+  opened.push(l);
   return l;
 }
 
 async function closeAll(): Promise<void> {
-  for (const l of open.splice(0)) await l.close();
+  for (const l of opened.splice(0)) await l.close();
 }
 
 /** The ledger counts nothing, and the log says why (an error naming `why`). */
@@ -178,6 +179,43 @@ describe('approval uses ledger in a file', () => {
   it('counts nothing when the file cannot be created', async () => {
     await mkdir(file, { recursive: true });
     expectUnavailable(await ledger(), file);
+  });
+
+  it('refuses a run whose count cannot be written, and counts it all the same', async () => {
+    let failing = true;
+    const l = await openApprovalLedger({
+      file,
+      now: () => clock,
+      log: createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line)) }),
+      // A disk that refuses writes until it is fixed.
+      openAppend: async (target) => {
+        const real = await open(target, 'a');
+        return {
+          write: (async (data: string) => {
+            if (failing)
+              throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+            return real.write(data);
+          }) as AppendHandle['write'],
+          datasync: () => real.datasync(),
+          close: () => real.close(),
+        };
+      },
+    });
+    opened.push(l);
+    expect(await l.spend([A], 2)).toEqual({ ok: false, id: A.id, why: 'uncounted' });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        code: 'PGW_APPROVAL_LEDGER_WRITE',
+        error: 'no space left on device',
+      }),
+    );
+    // SECURITY: the refused run still counts (over-counting refuses; under-counting would allow).
+    expect(l.count(A)).toBe(1);
+    failing = false;
+    expect(await l.spend([A], 2)).toEqual({ ok: true });
+    expect(await l.spend([A], 2)).toEqual({ ok: false, id: A.id, why: 'used' });
+    expect((await fileLines()).at(-1)).toMatchObject({ id: A.id, runs: 2 });
   });
 
   it('refuses a run after it is closed', async () => {

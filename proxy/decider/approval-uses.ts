@@ -13,7 +13,7 @@ import {
   renameSync,
   writeSync,
 } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { toError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -265,7 +265,14 @@ export interface OpenLedgerOptions extends LedgerOptions {
   /** The ledger file; `<file>.lock` keeps a second gateway process from using it at the same time. */
   readonly file: string;
   readonly log: Logger;
+  /** Opens the file for appending (tests put a failing disk behind it); default fs.promises.open. */
+  readonly openAppend?: (file: string) => Promise<AppendHandle>;
 }
+
+/** What the ledger needs of an open file. */
+export type AppendHandle = Pick<FileHandle, 'write' | 'datasync' | 'close'>;
+
+const openForAppend = (file: string): Promise<AppendHandle> => open(file, 'a', 0o600);
 
 /**
  * The ledger kept in `file`, counts loaded. Never throws: a file that cannot be read, parsed, written
@@ -313,7 +320,7 @@ export async function openApprovalLedger(options: OpenLedgerOptions): Promise<Ap
     }
     renameSync(next, file);
     syncDir(path.dirname(file));
-    const handle = await open(file, 'a', 0o600);
+    const handle = await (options.openAppend ?? openForAppend)(file);
     let tail: Promise<void> = Promise.resolve();
     ledger.attach({
       append(lines) {
