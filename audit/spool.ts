@@ -16,7 +16,8 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
-import { releasePidLock, syncDir, takePidLock } from '../lib/pid-lock.js';
+import { syncDir } from '../lib/files.js';
+import { releasePidLock, takePidLock } from '../lib/pid-lock.js';
 import { sessionLine, statementLine } from './encode.js';
 import type { AuditRows, SessionRecord, StatementRecord } from './record.js';
 import { bytesOf, lines } from './row-queue.js';

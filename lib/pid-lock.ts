@@ -2,7 +2,7 @@
 // the approval-uses ledger), created exclusively so two live processes never both own it. A lock left
 // behind by a process that is gone is taken over.
 
-import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 /** Whether a process with this pid exists (EPERM: it does, but belongs to another user). */
@@ -60,15 +60,5 @@ export function releasePidLock(file: string): void {
     unlinkSync(key);
   } catch {
     // Already gone: nothing to release.
-  }
-}
-
-/** Makes a new or renamed directory entry durable (an fsync of the file alone does not). */
-export function syncDir(dir: string): void {
-  const handle = openSync(dir, 'r');
-  try {
-    fsyncSync(handle);
-  } finally {
-    closeSync(handle);
   }
 }

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../../policy/bundle/files.js';
+import { writeFileAtomic } from '../../lib/files.js';
 import { loadBundle } from '../../policy/bundle/load.js';
 import { MANIFEST_FILE, sha256Hex } from '../../policy/bundle/manifest.js';
 import { readPolicySource } from '../../policy/bundle/source.js';

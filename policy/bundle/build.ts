@@ -6,12 +6,13 @@
 import { copyFile, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../../lib/files.js';
 import type { BundleFileName, BundleManifest, BundleRevision } from '../contracts.js';
 import { runCanaries } from '../decider/canary.js';
 import { createEvaluator, ENTRYPOINT } from '../decider/evaluator.js';
 import { formatProblems, PolicyError } from '../errors.js';
 import { policyValidators, summarizeErrors } from '../schemas.js';
-import { readBytesBounded, writeFileAtomic } from './files.js';
+import { readBytesBounded } from './files.js';
 import { MANIFEST_FILE, type SigningKey, sha256Hex, signManifest } from './manifest.js';
 import { opaOutput, opaVersion, runOpa } from './opa.js';
 import { readPolicySource } from './source.js';

@@ -1,8 +1,7 @@
-// Bounded file reads (size checked before reading) and atomic writes (temp file + rename), shared
-// by the source reader, the bundle build and the bundle loader.
+// Bounded file reads (size checked before reading), shared by the source reader, the bundle build and
+// the bundle loader.
 
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 
 export type ReadResult =
   | { readonly ok: true; readonly bytes: Buffer }
@@ -35,17 +34,5 @@ export async function readBytesBounded(file: string, maxBytes: number): Promise<
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, reason: 'missing', message: 'is missing' };
     return { ok: false, reason: 'unreadable', message: `cannot be read (${code ?? 'error'})` };
-  }
-}
-
-/** Writes through a temp file in the same directory and renames, so readers never see half a file. */
-export async function writeFileAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
   }
 }

@@ -4,20 +4,13 @@
 // approval id and window: the same statement approved again later keeps its id but gets a new window,
 // and is counted afresh. With a file (openApprovalLedger) the counts survive a restart.
 
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { toError } from '../../lib/errors.js';
+import { writeFileAtomic } from '../../lib/files.js';
 import type { Logger } from '../../lib/log.js';
-import { releasePidLock, syncDir, takePidLock } from '../../lib/pid-lock.js';
+import { releasePidLock, takePidLock } from '../../lib/pid-lock.js';
 
 /** One approval as a decision names it: its id and, when the policy gives it, its window. */
 export interface ApprovalRef {
@@ -310,16 +303,7 @@ export async function openApprovalLedger(options: OpenLedgerOptions): Promise<Ap
   if (loaded.torn) log.warn('approval uses ledger: dropped a last line cut short', { file });
   try {
     // Rewritten with one line per live approval, then appended to.
-    const next = `${file}.next`;
-    const fd = openSync(next, 'w', 0o600);
-    try {
-      writeSync(fd, ledger.compacted());
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(next, file);
-    syncDir(path.dirname(file));
+    await writeFileAtomic(file, ledger.compacted(), { durable: true, mode: 0o600 });
     const handle = await (options.openAppend ?? openForAppend)(file);
     let tail: Promise<void> = Promise.resolve();
     ledger.attach({
