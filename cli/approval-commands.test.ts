@@ -205,6 +205,10 @@ describe('approvals in the config', () => {
       configDir: dir.path,
       log: silentLogger,
     });
+    // An empty path names no file: refused with the rest of the config.
+    expect(loadConfig(doc({ repo: 'p.git', max_uses: 1, uses_path: '' }), {}, dir.path).ok).toBe(
+      false,
+    );
     const run = { id: 'apr-1', notBefore: null, expiresAt: null };
     try {
       expect(await ledger?.spend([run], 1)).toEqual({ ok: true });
