@@ -42,4 +42,23 @@ describe('contracts', () => {
     expect(v({ ...decision, valid_until: '2026-12-08T09:00:00Z' })).toBe(true);
     expect(v({ ...decision, valid_until: 'next week' })).toBe(false);
   });
+
+  it('accept an approval window only as UTC whole seconds', () => {
+    const approved = (window: Record<string, unknown>) => ({
+      allow: true,
+      outcome: 'allowed',
+      reasons: [],
+      approval: { required: true, id: 'apr-1', ...window },
+      mask: {},
+      grant_ids: [],
+      limits: {},
+    });
+    const v = policyValidators().decision;
+    const window = { not_before: '2026-11-24T10:00:00Z', expires_at: '2026-11-24T11:00:00Z' };
+    expect(v(approved(window))).toBe(true);
+    expect(v(approved({}))).toBe(true);
+    expect(v(approved({ ...window, expires_at: '2026-11-24T11:00:00.5Z' }))).toBe(false);
+    expect(v(approved({ ...window, not_before: '2026-11-24T10:00:00+01:00' }))).toBe(false);
+    expect(v(approved({ ...window, not_before: null }))).toBe(false);
+  });
 });
