@@ -1,5 +1,5 @@
-// The decision cache: entries by scope, shape and place; a hit needs all three and a live entry; the
-// oldest entry goes first when full; capacity 0 keeps nothing.
+// The decision cache: entries by scope, shape, place and row estimate; a hit needs all four and a live
+// entry; the oldest entry goes first when full; capacity 0 keeps nothing.
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../policy/contracts.js';
 import { type CacheEntry, createDecisionCache } from './decision-cache.js';
@@ -15,11 +15,18 @@ const decision = (rule: string): Decision => ({
   valid_until: null,
 });
 
-const entry = (rule: string, index = 0, count = 1, validUntil = 1_000): CacheEntry => ({
+const entry = (
+  rule: string,
+  index = 0,
+  count = 1,
+  validUntil = 1_000,
+  estimatedRows: number | null = null,
+): CacheEntry => ({
   decision: decision(rule),
   validUntil,
   index,
   count,
+  estimatedRows,
   single: null,
 });
 
@@ -46,6 +53,34 @@ describe('decision cache', () => {
     cache.set('s', 'x', second);
     expect(cache.get('s', 'x', 0, 2, 0)).toBe(second);
     expect(cache.get('s', '0\u00002\u0000x', 0, 1, 0)).toBeUndefined();
+  });
+
+  it('serves a decision taken with a row estimate only to the same estimate', () => {
+    const cache = createDecisionCache(10);
+    const one = entry('one row', 0, 1, 1_000, 1);
+    cache.set('s', 'update', one);
+    expect(cache.get('s', 'update', 0, 1, 0, 1)).toBe(one);
+    expect(cache.get('s', 'update', 0, 1, 0, 2)).toBeUndefined();
+    // Before its EXPLAIN the statement has no estimate: it never gets a decision that had one.
+    expect(cache.get('s', 'update', 0, 1, 0, null)).toBeUndefined();
+    expect(cache.get('s', 'update', 0, 1, 0)).toBeUndefined();
+    const none = entry('no estimate');
+    cache.set('s', 'update', none);
+    expect(cache.get('s', 'update', 0, 1, 0)).toBe(none);
+    expect(cache.get('s', 'update', 0, 1, 0, 1)).toBe(one);
+    expect(cache.size).toBe(2);
+  });
+
+  it('never mistakes an estimated entry for another shape, even where the keys coincide', () => {
+    const cache = createDecisionCache(10);
+    // Shape "1\u0005x" without an estimate has the key that shape "x" has with an estimate of 1.
+    const plain = entry('plain');
+    cache.set('s', '1\u0005x', plain);
+    expect(cache.get('s', 'x', 0, 1, 0, 1)).toBeUndefined();
+    const estimated = entry('estimated', 0, 1, 1_000, 1);
+    cache.set('s', 'x', estimated);
+    expect(cache.get('s', 'x', 0, 1, 0, 1)).toBe(estimated);
+    expect(cache.get('s', '1\u0005x', 0, 1, 0)).toBeUndefined();
   });
 
   it('drops the oldest entry when full; replacing an entry drops nothing else', () => {

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Decision, PolicyInput } from '../../policy/contracts.js';
 import { type Analyzer, createAnalyzer, loadAnalyzer } from '../analyzer/analyzer.js';
 import type { AnalyzedStatement } from '../analyzer/facts.js';
+import { withEstimate } from '../analyzer/statement-facts.js';
 import type { Identity } from '../auth/authenticator.js';
 import { createJudge, inputJson, inputOf, type JudgeContext, type PolicyEngine } from './judge.js';
 
@@ -164,6 +165,20 @@ describe('judge decision cache', () => {
     now += 1;
     judge.judge(statements('SELECT email FROM orders WHERE id = 3'), context());
     expect(inputs).toHaveLength(2);
+  });
+
+  it('reuses a decision taken with a row estimate only for the same shape and estimate', () => {
+    const { engine: e, inputs } = engine();
+    const judge = judgeWith(e);
+    const estimated = (sql: string, rows: number): AnalyzedStatement[] =>
+      statements(sql).map((s) => ({ ...s, facts: withEstimate(s.facts, rows) }));
+    judge.judge(statements('DELETE FROM orders WHERE id > 1'), context());
+    judge.judge(estimated('DELETE FROM orders WHERE id > 1', 4), context());
+    judge.judge(estimated('DELETE FROM orders WHERE id > 2', 4), context());
+    expect(inputs.map((i) => i.statement.estimated_rows)).toEqual([null, 4]);
+    judge.judge(estimated('DELETE FROM orders WHERE id > 0', 5000), context());
+    judge.judge(statements('DELETE FROM orders WHERE id > 0'), context());
+    expect(inputs.map((i) => i.statement.estimated_rows)).toEqual([null, 4, 5000]);
   });
 
   it('never keeps a decision that involved an approval', () => {

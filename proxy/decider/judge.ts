@@ -132,7 +132,8 @@ export function createJudge(options: JudgeOptions): Judge {
   ): CacheEntry | undefined => {
     const shape = statement.cacheKey;
     if (shape === null) return undefined;
-    return cache.get(scope, shape, statement.facts.index, statement.facts.count, nowMs);
+    const { facts } = statement;
+    return cache.get(scope, shape, facts.index, facts.count, nowMs, facts.estimated_rows);
   };
 
   const evaluate = (
@@ -154,6 +155,7 @@ export function createJudge(options: JudgeOptions): Judge {
         validUntil: validUntilOf(decision, nowMs),
         index: statement.facts.index,
         count: statement.facts.count,
+        estimatedRows: statement.facts.estimated_rows,
         single: null,
       });
     }

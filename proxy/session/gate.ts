@@ -703,8 +703,9 @@ export class StatementGate {
         const denied = unestimated(verdict, index);
         return this.#settle(statements, denied, protocol, request, inject, entry);
       }
-      // The estimate is part of the facts now: judged afresh, never from the cache.
-      revised[index] = { ...s, facts: withEstimate(s.facts, rows), cacheKey: null };
+      // The estimate is part of the facts now, and of the decision cache's key: a statement of this
+      // shape is judged again for any other estimate.
+      revised[index] = { ...s, facts: withEstimate(s.facts, rows) };
     }
     const final = this.#policy.judge.judge(revised, this.#context());
     return this.#settle(revised, final, protocol, request, inject, entry);

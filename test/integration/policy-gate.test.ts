@@ -186,6 +186,18 @@ describe('row-estimate guardrail (EXPLAIN upstream)', () => {
     await c.end();
   });
 
+  it('judges each estimate afresh for statements of one shape (decision cache)', async () => {
+    const c = new pg.Client({ connectionString: gw.url() });
+    await c.connect();
+    // Literal variants share the decision cache's key; the estimate is part of it.
+    expect((await c.query('update gate_big set v = v where id > 4995')).rowCount).toBe(4);
+    const err = await c.query('update gate_big set v = v where id > 1').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: '42501' });
+    expect(String((err as Error).message)).toMatch(/guardrail\.explain_rows/);
+    expect((await c.query('update gate_big set v = v where id > 4996')).rowCount).toBe(3);
+    await c.end();
+  });
+
   it('uses the bound parameters in the extended protocol', async () => {
     const c = new pg.Client({ connectionString: gw.url() });
     await c.connect();
