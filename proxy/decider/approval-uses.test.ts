@@ -218,6 +218,63 @@ describe('approval uses ledger in a file', () => {
     expect((await fileLines()).at(-1)).toMatchObject({ id: A.id, runs: 2 });
   });
 
+  it('compacts its file again while open, once enough lines have been appended', async () => {
+    const l = await openApprovalLedger({
+      file,
+      now: () => clock,
+      log: createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line)) }),
+      compactAfterLines: 4,
+    });
+    opened.push(l);
+    for (let i = 0; i < 3; i++) expect(await l.spend([A], 100)).toEqual({ ok: true });
+    expect(await fileLines()).toHaveLength(3);
+    // The fourth line is written, answered, then the file is rewritten with one line per approval.
+    expect(await l.spend([A, B], 100)).toEqual({ ok: true });
+    await expect.poll(async () => (await fileLines()).length).toBe(2);
+    expect(await fileLines()).toEqual([
+      { id: A.id, not_before: A.notBefore, expires_at: A.expiresAt, runs: 4 },
+      { id: B.id, not_before: B.notBefore, expires_at: B.expiresAt, runs: 1 },
+    ]);
+    // Later runs go to the new file, and a restarted gateway reads every count.
+    expect(await l.spend([B], 100)).toEqual({ ok: true });
+    await closeAll();
+    const again = await ledger();
+    expect(again.count(A)).toBe(4);
+    expect(again.count(B)).toBe(2);
+  });
+
+  it('counts nothing more once a compaction while open fails', async () => {
+    let opens = 0;
+    const l = await openApprovalLedger({
+      file,
+      now: () => clock,
+      log: createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line)) }),
+      compactAfterLines: 2,
+      // The second open (after the rename) fails: the old handle writes to a file nobody reads.
+      openAppend: async (target) => {
+        if (++opens > 1) throw Object.assign(new Error('too many open files'), { code: 'EMFILE' });
+        return open(target, 'a');
+      },
+    });
+    opened.push(l);
+    // Three runs at once: the third is queued behind the compaction the second one starts.
+    const runs = await Promise.all([l.spend([A], 100), l.spend([A], 100), l.spend([A], 100)]);
+    expect(runs).toEqual([{ ok: true }, { ok: true }, { ok: false, id: A.id, why: 'uncounted' }]);
+    // SECURITY: every later run is refused until a restart reopens the file.
+    expect(await l.spend([A], 100)).toEqual({ ok: false, id: A.id, why: 'uncounted' });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        code: 'PGW_APPROVAL_LEDGER_UNAVAILABLE',
+        msg: expect.stringContaining('compaction failed: too many open files'),
+      }),
+    );
+    // The compacted file holds the counts in memory, the refused third run included (over-counting
+    // refuses; under-counting would allow).
+    await closeAll();
+    expect((await ledger()).count(A)).toBe(3);
+  });
+
   it('refuses a run after it is closed', async () => {
     const l = await ledger();
     await l.close();

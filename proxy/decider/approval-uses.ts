@@ -260,7 +260,14 @@ export interface OpenLedgerOptions extends LedgerOptions {
   readonly log: Logger;
   /** Opens the file for appending (tests put a failing disk behind it); default fs.promises.open. */
   readonly openAppend?: (file: string) => Promise<AppendHandle>;
+  /**
+   * Lines appended after which the file is compacted again while open (at least twice the approvals
+   * held, so a file of many live approvals is not rewritten on every run). Default 10,000.
+   */
+  readonly compactAfterLines?: number;
 }
+
+const DEFAULT_COMPACT_AFTER_LINES = 10_000;
 
 /** What the ledger needs of an open file. */
 export type AppendHandle = Pick<FileHandle, 'write' | 'datasync' | 'close'>;
@@ -301,24 +308,52 @@ export async function openApprovalLedger(options: OpenLedgerOptions): Promise<Ap
   const loaded = ledger.load(text);
   if ('problem' in loaded) return broken(`${loaded.problem}; fix or remove the file`);
   if (loaded.torn) log.warn('approval uses ledger: dropped a last line cut short', { file });
-  try {
-    // Rewritten with one line per live approval, then appended to.
+  const openAppend = options.openAppend ?? openForAppend;
+  const compactAfter = options.compactAfterLines ?? DEFAULT_COMPACT_AFTER_LINES;
+  /** Rewrites the file with one line per live approval and opens it for appending. */
+  const compact = async (): Promise<AppendHandle> => {
     await writeFileAtomic(file, ledger.compacted(), { durable: true, mode: 0o600 });
-    const handle = await (options.openAppend ?? openForAppend)(file);
+    return openAppend(file);
+  };
+  try {
+    let handle = await compact();
+    let appended = 0;
+    /** Set when a compaction failed: the handle may write to a file that no restart reads. */
+    let lost = false;
     let tail: Promise<void> = Promise.resolve();
+    /** After a run's lines are on disk: a long file is compacted before the next lines are written. */
+    const compactIfLong = async (): Promise<void> => {
+      if (appended < Math.max(compactAfter, 2 * ledger.size)) return;
+      appended = 0;
+      const before = handle;
+      try {
+        handle = await compact();
+      } catch (err) {
+        // SECURITY: once the rename has happened, the old handle writes to a file no restart reads:
+        // nothing more is counted until a restart reopens the file.
+        lost = true;
+        broken(`compaction failed: ${toError(err).message}`);
+        return;
+      }
+      await before.close().catch(() => undefined);
+    };
     ledger.attach({
       append(lines) {
         const written = tail.then(async () => {
+          if (lost) throw new Error('the ledger file was lost in a failed compaction');
           await handle.write(lines);
           await handle.datasync();
+          for (let i = lines.indexOf('\n'); i >= 0; i = lines.indexOf('\n', i + 1)) appended++;
         });
-        tail = written.catch((err) => {
-          log.error('approval uses ledger: a count was not written; that approval is refused', {
-            code: 'PGW_APPROVAL_LEDGER_WRITE',
-            file,
-            error: toError(err).message,
-          });
-        });
+        tail = written
+          .catch((err) => {
+            log.error('approval uses ledger: a count was not written; that approval is refused', {
+              code: 'PGW_APPROVAL_LEDGER_WRITE',
+              file,
+              error: toError(err).message,
+            });
+          })
+          .then(compactIfLong);
         return written;
       },
       async close() {
