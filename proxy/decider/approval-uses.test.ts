@@ -14,6 +14,7 @@ import {
   type ApprovalRef,
   KEEP_PAST_WINDOW_MS,
   localApprovalUses,
+  type OpenLedgerOptions,
   openApprovalLedger,
 } from './approval-uses.js';
 
@@ -48,11 +49,15 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function ledger(): Promise<ApprovalLedger> {
+/** The ledger in `file` on the test clock, logging into `lines`; closed after the test. */
+async function ledger(
+  options: Pick<OpenLedgerOptions, 'openAppend' | 'compactAfterLines'> = {},
+): Promise<ApprovalLedger> {
   const l = await openApprovalLedger({
     file,
     now: () => clock,
     log: createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line)) }),
+    ...options,
   });
   opened.push(l);
   return l;
@@ -183,10 +188,7 @@ describe('approval uses ledger in a file', () => {
 
   it('refuses a run whose count cannot be written, and counts it all the same', async () => {
     let failing = true;
-    const l = await openApprovalLedger({
-      file,
-      now: () => clock,
-      log: createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line)) }),
+    const l = await ledger({
       // A disk that refuses writes until it is fixed.
       openAppend: async (target) => {
         const real = await open(target, 'a');
@@ -201,7 +203,6 @@ describe('approval uses ledger in a file', () => {
         };
       },
     });
-    opened.push(l);
     expect(await l.spend([A], 2)).toEqual({ ok: false, id: A.id, why: 'uncounted' });
     expect(lines).toContainEqual(
       expect.objectContaining({
@@ -219,13 +220,7 @@ describe('approval uses ledger in a file', () => {
   });
 
   it('compacts its file again while open, once enough lines have been appended', async () => {
-    const l = await openApprovalLedger({
-      file,
-      now: () => clock,
-      log: createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line)) }),
-      compactAfterLines: 4,
-    });
-    opened.push(l);
+    const l = await ledger({ compactAfterLines: 4 });
     for (let i = 0; i < 3; i++) expect(await l.spend([A], 100)).toEqual({ ok: true });
     expect(await fileLines()).toHaveLength(3);
     // The fourth line is written, answered, then the file is rewritten with one line per approval.
@@ -245,10 +240,7 @@ describe('approval uses ledger in a file', () => {
 
   it('counts nothing more once a compaction while open fails', async () => {
     let opens = 0;
-    const l = await openApprovalLedger({
-      file,
-      now: () => clock,
-      log: createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line)) }),
+    const l = await ledger({
       compactAfterLines: 2,
       // The second open (after the rename) fails: the old handle writes to a file nobody reads.
       openAppend: async (target) => {
@@ -256,7 +248,6 @@ describe('approval uses ledger in a file', () => {
         return open(target, 'a');
       },
     });
-    opened.push(l);
     // Three runs at once: the third is queued behind the compaction the second one starts.
     const runs = await Promise.all([l.spend([A], 100), l.spend([A], 100), l.spend([A], 100)]);
     expect(runs).toEqual([{ ok: true }, { ok: true }, { ok: false, id: A.id, why: 'uncounted' }]);
